@@ -1,0 +1,98 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "meteo",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "meteo", targets: ["meteo"]),
+        .library(name: "MeteoCore", targets: ["MeteoCore"]),
+        .library(name: "MeteoSources", targets: ["MeteoSources"]),
+        .library(name: "MeteoEmbedded", targets: ["MeteoEmbedded"]),
+        .library(name: "MeteoPipeline", targets: ["MeteoPipeline"]),
+    ],
+    traits: [
+        // Reserved for the optional adapters; each needs a system library or a large build.
+        .trait(name: "Kafka", description: "librdkafka bus adapter (apt: librdkafka-dev)"),
+        .trait(name: "MongoDB", description: "libmongoc store adapter (apt: libmongoc-dev)"),
+        .trait(name: "Spark", description: "Spark Connect analytics engine (grpc-swift-2)"),
+        .default(enabledTraits: []),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        .target(
+            name: "MeteoCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources/cities15000.csv")]
+        ),
+        .target(
+            name: "MeteoSources",
+            dependencies: [
+                "MeteoCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "MeteoEmbedded",
+            dependencies: [
+                "MeteoCore",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "MeteoPipeline",
+            dependencies: [
+                "MeteoCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "meteo",
+            dependencies: [
+                "MeteoCore", "MeteoSources", "MeteoEmbedded", "MeteoPipeline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "MeteoCoreTests", dependencies: ["MeteoCore"]),
+        .testTarget(
+            name: "MeteoSourcesTests",
+            dependencies: [
+                "MeteoCore", "MeteoSources",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "MeteoEmbeddedTests", dependencies: ["MeteoCore", "MeteoEmbedded"]),
+        .testTarget(
+            name: "MeteoPipelineTests",
+            dependencies: ["MeteoCore", "MeteoPipeline", "MeteoEmbedded", "MeteoSources",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
+        .testTarget(name: "MeteoCLITests", dependencies: ["meteo", "MeteoCore", "MeteoEmbedded"]),
+    ]
+)
+
+for target in package.targets {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.swiftLanguageMode(.v6))
+    target.swiftSettings = settings
+}

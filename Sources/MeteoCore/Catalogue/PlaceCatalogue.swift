@@ -1,0 +1,198 @@
+import Foundation
+import Synchronization
+
+/// The places Meteo knows: the bundled GeoNames extract of 34,006 places with at least
+/// 15,000 inhabitants (cities15000, GeoNames, CC BY 4.0), sorted by population.
+public struct PlaceCatalogue: Sendable {
+    public let places: [Place]
+    private let byID: [String: Int]
+    private let byName: [String: [Int]]
+
+    public init(places: [Place]) {
+        self.places = places
+        var byID = [String: Int]()
+        var byName = [String: [Int]]()
+        for (i, p) in places.enumerated() {
+            byID[p.id] = i
+            byName[Self.fold(p.name), default: []].append(i)
+        }
+        self.byID = byID
+        self.byName = byName
+    }
+
+    /// The attribution to show wherever the catalogue is shipped or shown.
+    public static let attribution = "Place data: GeoNames (geonames.org), CC BY 4.0."
+
+    /// Loads the catalogue bundled with Meteo, or the file named by `METEO_CATALOGUE`.
+    public static func bundled(environment: [String: String] = ProcessInfo.processInfo.environment) throws(MeteoError) -> PlaceCatalogue {
+        if let cached = cache.withLock({ $0 }) { return cached }
+        let url = try locateBundledCSV(environment: environment)
+        let catalogue = try load(contentsOf: url)
+        cache.withLock { $0 = catalogue }
+        return catalogue
+    }
+
+    private static let cache = Mutex<PlaceCatalogue?>(nil)
+
+    static func locateBundledCSV(environment: [String: String]) throws(MeteoError) -> URL {
+        if let path = environment["METEO_CATALOGUE"], !path.isEmpty { return URL(fileURLWithPath: path) }
+        let fileName = "cities15000.csv"
+        var candidates: [URL] = []
+        let resourceDirs = ["meteo_MeteoCore.resources", "meteo_MeteoCore.bundle"]
+        let bases = [Bundle.main.bundleURL, Bundle.main.executableURL?.deletingLastPathComponent()].compactMap { $0 }
+        for base in bases {
+            for dir in resourceDirs {
+                candidates.append(base.appendingPathComponent(dir).appendingPathComponent(fileName))
+                candidates.append(base.appendingPathComponent(dir).appendingPathComponent("Contents/Resources").appendingPathComponent(fileName))
+            }
+        }
+        // A development checkout: the file beside this source file.
+        candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Resources").appendingPathComponent(fileName))
+        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) { return found }
+        throw MeteoError(code: .io,
+                         "the bundled place catalogue (\(fileName)) was not found next to the meteo binary: keep the meteo_MeteoCore.resources folder beside it, or set METEO_CATALOGUE to the file")
+    }
+
+    /// Loads a catalogue CSV with the columns `geonameid,name,country,admin1,latitude,longitude,population,timezone`.
+    public static func load(contentsOf url: URL) throws(MeteoError) -> PlaceCatalogue {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw MeteoError(code: .io, "cannot read the place catalogue \(url.path): \(error.localizedDescription)")
+        }
+        return try parse(csv: text, origin: url.path)
+    }
+
+    public static func parse(csv text: String, origin: String = "catalogue") throws(MeteoError) -> PlaceCatalogue {
+        let lines = CSV.lines(text)
+        guard let header = lines.first else { throw MeteoError(code: .io, "the place catalogue \(origin) is empty") }
+        let columns = CSV.fields(header)
+        guard columns.starts(with: ["geonameid", "name", "country", "admin1", "latitude", "longitude"]) else {
+            throw MeteoError(code: .io, "the place catalogue \(origin) should start with the header geonameid,name,country,admin1,latitude,longitude,population,timezone")
+        }
+        var places: [Place] = []
+        places.reserveCapacity(lines.count)
+        for (n, line) in lines.dropFirst().enumerated() {
+            let f = CSV.fields(line)
+            guard f.count >= 6, let lat = Double(f[4]), let lon = Double(f[5]) else {
+                throw MeteoError(code: .io, "line \(n + 2) of the place catalogue \(origin) is malformed")
+            }
+            places.append(Place(
+                id: f[0], name: f[1], country: f[2], admin1: f[3].isEmpty ? nil : f[3],
+                latitude: lat, longitude: lon,
+                population: f.count > 6 ? Int(f[6]) : nil,
+                timezone: f.count > 7 && !f[7].isEmpty ? f[7] : nil
+            ))
+        }
+        return PlaceCatalogue(places: places)
+    }
+
+    public func place(id: String) -> Place? { byID[id].map { places[$0] } }
+
+    /// All places inside a bounding box, largest first, tagged with `region` if given.
+    public func places(in box: BoundingBox, region: String? = nil) -> [Place] {
+        places.filter { box.contains(latitude: $0.latitude, longitude: $0.longitude) }.map {
+            var p = $0
+            p.region = region
+            return p
+        }
+    }
+
+    /// All places of the given regions, each tagged with its region (a place in two regions appears once, in the first).
+    public func places(in regions: [Region]) -> [Place] {
+        var seen = Set<String>()
+        var out: [Place] = []
+        for r in regions {
+            for p in places(in: r.box, region: r.name) where seen.insert(p.id).inserted {
+                out.append(p)
+            }
+        }
+        return out
+    }
+
+    /// Resolves `Strasbourg`, `Paris,FR`, `Paris,US,TX` or a GeoNames id to one place.
+    ///
+    /// An ambiguous name throws with the candidates (`Paris,FR`, `Paris,US`…); an unknown one
+    /// throws with the closest names.
+    public func resolve(_ query: String) throws(MeteoError) -> Place {
+        let trimmed = query.trimmingCharacters(in: .whitespaces)
+        if let p = place(id: trimmed) { return p }
+        let parts = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let name = parts[0]
+        var candidates = (byName[Self.fold(name)] ?? []).map { places[$0] }
+        if parts.count > 1, !parts[1].isEmpty {
+            candidates = candidates.filter { $0.country.lowercased() == parts[1].lowercased() }
+        }
+        if parts.count > 2, !parts[2].isEmpty {
+            candidates = candidates.filter { ($0.admin1 ?? "").lowercased() == parts[2].lowercased() }
+        }
+        if candidates.count == 1 { return candidates[0] }
+        if candidates.count > 1 {
+            // Same name and country: qualify by admin1 if that separates them.
+            let countries = Set(candidates.map(\.country))
+            let labels = candidates.prefix(10).map { p in
+                let sameCountry = candidates.filter { $0.country == p.country }.count > 1
+                return sameCountry ? "\(p.name),\(p.country),\(p.admin1 ?? "")" : "\(p.name),\(p.country)"
+            }
+            let hint = countries.count > 1 ? "add the country code" : "add the country and admin1 codes"
+            throw MeteoError(code: .unknownPlace,
+                             "'\(query)' is ambiguous: \(candidates.count) places match (\(labels.joined(separator: "; "))); \(hint), for example '\(labels[0])'")
+        }
+        let close = closeMatches(name, limit: 5)
+        let suggestion = close.isEmpty ? "run 'meteo places' to list the known places" : "did you mean \(close.map { "'\($0)'" }.joined(separator: ", "))?"
+        throw MeteoError(code: .unknownPlace, "no place named '\(query)' in the catalogue: \(suggestion)")
+    }
+
+    /// The names closest to `name` by edit distance, most populous first among equals.
+    public func closeMatches(_ name: String, limit: Int) -> [String] {
+        let target = Array(Self.fold(name))
+        guard !target.isEmpty else { return [] }
+        let maxDistance = max(1, target.count / 3)
+        var scored: [(Int, Int, String)] = []
+        var seen = Set<String>()
+        for (i, p) in places.enumerated() {
+            let folded = Self.fold(p.name)
+            guard abs(folded.count - target.count) <= maxDistance, !seen.contains(folded) else { continue }
+            let d = Self.editDistance(target, Array(folded), limit: maxDistance)
+            if d <= maxDistance {
+                seen.insert(folded)
+                scored.append((d, i, p.name))
+            }
+        }
+        // A name that starts the same way is a good suggestion too.
+        if scored.count < limit {
+            let prefix = String(target)
+            for (i, p) in places.enumerated() where scored.count < limit {
+                let folded = Self.fold(p.name)
+                if folded.hasPrefix(prefix), !seen.contains(folded) {
+                    seen.insert(folded)
+                    scored.append((maxDistance + 1, i, p.name))
+                }
+            }
+        }
+        return scored.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.prefix(limit).map(\.2)
+    }
+
+    /// Case- and accent-insensitive form of a name.
+    static func fold(_ s: String) -> String {
+        s.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
+    }
+
+    static func editDistance(_ a: [Character], _ b: [Character], limit: Int) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var prev = Array(0...b.count)
+        var cur = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            cur[0] = i
+            var rowMin = cur[0]
+            for j in 1...b.count {
+                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                rowMin = min(rowMin, cur[j])
+            }
+            if rowMin > limit { return limit + 1 }
+            swap(&prev, &cur)
+        }
+        return prev[b.count]
+    }
+}

@@ -1,0 +1,49 @@
+/// A small RFC 4180 reader: comma-separated fields, optionally quoted with `"`, `""` for a quote.
+public enum CSV {
+    /// Splits one line (without its newline) into fields.
+    public static func fields(_ line: Substring) -> [String] {
+        var fields: [String] = []
+        var current = ""
+        var quoted = false
+        var iterator = line.makeIterator()
+        var pendingQuote = false
+        while let c = iterator.next() {
+            if quoted {
+                if pendingQuote {
+                    pendingQuote = false
+                    if c == "\"" { current.append("\""); continue }
+                    quoted = false
+                } else if c == "\"" {
+                    pendingQuote = true
+                    continue
+                } else {
+                    current.append(c)
+                    continue
+                }
+            }
+            switch c {
+            case ",": fields.append(current); current = ""
+            case "\"" where current.isEmpty: quoted = true
+            default: current.append(c)
+            }
+        }
+        fields.append(current)
+        return fields
+    }
+
+    /// Splits a document into lines, dropping a trailing `\r` and empty lines.
+    public static func lines(_ text: String) -> [Substring] {
+        text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { line in
+            line.last == "\r" ? line.dropLast() : line
+        }.filter { !$0.isEmpty }
+    }
+
+    /// Quotes a field when it needs it.
+    public static func escape(_ field: String) -> String {
+        if field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return field
+    }
+}
+

@@ -1,0 +1,92 @@
+import Foundation
+
+/// The versioned JSON event that carries one ``Observation`` on the bus.
+///
+/// Version 1 is a flat object: `{"v":1,"place_id":"2973783","name":"Strasbourg",…}` with the
+/// field names of ``Observation/CodingKeys`` (units in the names), `null` for absent values
+/// and `observed_at` in ISO 8601 UTC. The bus key is the place id.
+public enum EventCodec {
+    /// The version this build writes. It reads every version up to this one.
+    public static let version = 1
+
+    /// Encodes an observation as a version-1 event.
+    public static func encode(_ o: Observation) -> [UInt8] {
+        var w = JSONWriter(capacity: 420)
+        w.raw("{\"v\":1")
+        write(o, into: &w, leadingComma: true)
+        w.raw("}")
+        return w.bytes
+    }
+
+    /// Writes the observation's fields (without braces) into `w`. Shared with the JSON of `meteo query`.
+    public static func write(_ o: Observation, into w: inout JSONWriter, leadingComma: Bool) {
+        w.key("place_id", first: !leadingComma); w.string(o.placeID)
+        w.key("name"); w.string(o.name)
+        w.key("country"); w.string(o.country)
+        w.key("region"); if let r = o.region { w.string(r) } else { w.raw("null") }
+        w.key("latitude"); w.number(o.latitude)
+        w.key("longitude"); w.number(o.longitude)
+        w.key("observed_at"); w.string(ISO8601.string(from: o.observedAt))
+        w.key("source"); w.string(o.source)
+        w.key("temperature_c"); w.optional(o.temperatureC)
+        w.key("feels_like_c"); w.optional(o.feelsLikeC)
+        w.key("humidity_pct"); w.optional(o.humidityPct)
+        w.key("pressure_hpa"); w.optional(o.pressureHPa)
+        w.key("wind_speed_ms"); w.optional(o.windSpeedMS)
+        w.key("wind_direction_deg"); w.optional(o.windDirectionDeg)
+        w.key("wind_gust_ms"); w.optional(o.windGustMS)
+        w.key("cloud_cover_pct"); w.optional(o.cloudCoverPct)
+        w.key("visibility_m"); w.optional(o.visibilityM)
+        w.key("rain_mm"); w.optional(o.rainMM)
+        w.key("snow_mm"); w.optional(o.snowMM)
+        w.key("weather_code"); if let c = o.weatherCode { w.number(c) } else { w.raw("null") }
+    }
+
+    /// Decodes a version-1 event and validates it. Throws a ``MeteoError`` whose message is
+    /// the dead-letter reason.
+    public static func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws(MeteoError) -> Observation {
+        let json = try JSONValue.parse(bytes)
+        return try decode(json)
+    }
+
+    /// Decodes an already parsed version-1 event.
+    public static func decode(_ json: JSONValue) throws(MeteoError) -> Observation {
+        guard case .object = json else {
+            throw MeteoError(code: .malformedPayload, "an event must be a JSON object, found \(json.typeName)")
+        }
+        guard let v = try json.optionalInt("v") else {
+            throw MeteoError(code: .malformedPayload, "the event has no version field 'v'")
+        }
+        guard v >= 1, v <= version else {
+            throw MeteoError(code: .malformedPayload, "event version \(v) is not supported: this build reads versions 1...\(version); upgrade Meteo")
+        }
+        let observedText = try json.string("observed_at")
+        guard let observedAt = ISO8601.date(from: observedText) else {
+            throw MeteoError(code: .malformedPayload, "field 'observed_at' is not an ISO 8601 time: '\(observedText.prefix(40))'")
+        }
+        let o = Observation(
+            placeID: try json.string("place_id"),
+            name: try json.string("name"),
+            country: try json.optionalString("country") ?? "",
+            region: try json.optionalString("region"),
+            latitude: try json.number("latitude"),
+            longitude: try json.number("longitude"),
+            observedAt: observedAt,
+            source: try json.string("source"),
+            temperatureC: try json.optionalNumber("temperature_c"),
+            feelsLikeC: try json.optionalNumber("feels_like_c"),
+            humidityPct: try json.optionalNumber("humidity_pct"),
+            pressureHPa: try json.optionalNumber("pressure_hpa"),
+            windSpeedMS: try json.optionalNumber("wind_speed_ms"),
+            windDirectionDeg: try json.optionalNumber("wind_direction_deg"),
+            windGustMS: try json.optionalNumber("wind_gust_ms"),
+            cloudCoverPct: try json.optionalNumber("cloud_cover_pct"),
+            visibilityM: try json.optionalNumber("visibility_m"),
+            rainMM: try json.optionalNumber("rain_mm"),
+            snowMM: try json.optionalNumber("snow_mm"),
+            weatherCode: try json.optionalInt("weather_code")
+        )
+        try o.validate()
+        return o
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+/// One configuration setting, known by three names: a command-line flag (`--interval`), an
+/// environment variable (`METEO_INTERVAL`) and a config-file key (`interval`).
+public struct ConfigKey: Sendable, Hashable {
+    public var name: String
+    public var summary: String
+
+    public init(_ name: String, _ summary: String) {
+        self.name = name
+        self.summary = summary
+    }
+
+    public var flag: String { "--\(name)" }
+    public var environmentVariable: String { "METEO_" + name.uppercased().replacingOccurrences(of: "-", with: "_") }
+    public var fileKey: String { name.replacingOccurrences(of: "-", with: "_") }
+}
+
+/// Where a configuration value came from, for error messages.
+public enum ConfigOrigin: Sendable, Hashable, CustomStringConvertible {
+    case flag(String)
+    case environment(String)
+    case file(String, key: String)
+    case defaultValue
+
+    public var description: String {
+        switch self {
+        case .flag(let f): "flag \(f)"
+        case .environment(let v): "environment variable \(v)"
+        case .file(let path, let key): "key '\(key)' of \(path)"
+        case .defaultValue: "default"
+        }
+    }
+}
+
+/// Layered configuration: command-line flags win over `METEO_*` environment variables, which
+/// win over the config file (JSON, given by `--config` or `METEO_CONFIG`), which wins over defaults.
+public struct ConfigLayers: Sendable {
+    public var flags: [String: String]
+    public var environment: [String: String]
+    public var file: [String: JSONValue]
+    public var filePath: String?
+
+    public init(flags: [String: String] = [:], environment: [String: String] = [:],
+                file: [String: JSONValue] = [:], filePath: String? = nil) {
+        self.flags = flags
+        self.environment = environment
+        self.file = file
+        self.filePath = filePath
+    }
+
+    /// Builds the layers, reading the config file named by `--config` or `METEO_CONFIG` if any.
+    public static func load(flags: [String: String], environment: [String: String]) throws(MeteoError) -> ConfigLayers {
+        var layers = ConfigLayers(flags: flags, environment: environment)
+        let path = flags["config"] ?? environment["METEO_CONFIG"]
+        if let path, !path.isEmpty {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw MeteoError(code: .invalidConfiguration, "cannot read the config file \(path): check the path given by --config or METEO_CONFIG")
+            }
+            let json: JSONValue
+            do { json = try JSONValue.parse(Array(data)) } catch {
+                throw MeteoError(code: .invalidConfiguration, "the config file \(path) is not valid JSON: \(error.message)")
+            }
+            guard case .object(let object) = json else {
+                throw MeteoError(code: .invalidConfiguration, "the config file \(path) must hold a JSON object such as {\"interval\": 600}")
+            }
+            let known = Set(MeteoConfiguration.keys.map(\.fileKey))
+            if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+                throw MeteoError(code: .invalidConfiguration,
+                                 "unknown key '\(unknown)' in the config file \(path); known keys: \(known.sorted().joined(separator: ", "))")
+            }
+            layers.file = object
+            layers.filePath = path
+        }
+        return layers
+    }
+
+    /// The raw text of a setting and where it came from, or nil when no layer sets it.
+    public func value(_ key: ConfigKey) -> (String, ConfigOrigin)? {
+        if let v = flags[key.name] { return (v, .flag(key.flag)) }
+        if let v = environment[key.environmentVariable] { return (v, .environment(key.environmentVariable)) }
+        if let v = file[key.fileKey] {
+            let origin = ConfigOrigin.file(filePath ?? "config file", key: key.fileKey)
+            switch v {
+            case .string(let s): return (s, origin)
+            case .number(let d): return (d == d.rounded() ? String(Int64(d)) : String(d), origin)
+            case .bool(let b): return (b ? "true" : "false", origin)
+            case .array(let a):
+                let parts = a.map { e -> String in
+                    switch e {
+                    case .string(let s): return s
+                    case .number(let d): return d == d.rounded() ? String(Int64(d)) : String(d)
+                    default: return ""
+                    }
+                }
+                return (parts.joined(separator: ";"), origin)
+            case .null, .object: return nil
+            }
+        }
+        return nil
+    }
+}
+
+extension String {
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}
+
+/// Parses durations such as `600`, `90s`, `10m`, `1h`, `7d` or `250ms`.
+public func parseDuration(_ text: String) -> Duration? {
+    let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+    for (suffix, scale) in units where t.hasSuffix(suffix) {
+        let number = t.dropLast(suffix.count)
+        // "ms" must not be read as "m" + "s" garbage, and "10m" must not match "s".
+        if let v = Double(number), v.isFinite, v >= 0 { return .milliseconds(Int64((v * scale * 1000).rounded())) }
+    }
+    if let v = Double(t), v.isFinite, v >= 0 { return .milliseconds(Int64((v * 1000).rounded())) }
+    return nil
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double.
+    public var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+}

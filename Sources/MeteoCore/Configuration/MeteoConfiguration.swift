@@ -1,0 +1,191 @@
+import Foundation
+
+/// Everything that chooses Meteo's backends and behaviour. Each setting can be given as a
+/// flag, a `METEO_*` environment variable or a key of the JSON config file (see ``keys``).
+public struct MeteoConfiguration: Sendable, Hashable {
+    public enum Bus: String, Sendable, CaseIterable { case embedded, kafka }
+    public enum Store: String, Sendable, CaseIterable { case sqlite, mongodb }
+    public enum SourceKind: String, Sendable, CaseIterable {
+        case openMeteo = "open-meteo", openWeatherMap = "openweathermap", replay, synthetic
+    }
+
+    /// Folder of the embedded log and store. Default `./meteo-data`.
+    public var dataDir: String = "./meteo-data"
+    /// `embedded` (a durable SQLite log in the data dir) or `kafka`.
+    public var bus: Bus = .embedded
+    /// `sqlite` (in the data dir) or `mongodb`.
+    public var store: Store = .sqlite
+    /// The topic the ingestor publishes to and the sink reads.
+    public var topic: String = "weather.observations"
+    /// The sink's consumer group.
+    public var group: String = "meteo-sink"
+    /// The ingestor's source.
+    public var source: SourceKind = .openMeteo
+    /// Built-in regions to poll; empty means none unless no other selection is given (then all ten).
+    public var regions: [String] = []
+    /// User-defined bounding boxes, `lon_min,lat_min,lon_max,lat_max`.
+    public var boxes: [BoundingBox] = []
+    /// Explicit place names or ids (`Strasbourg`, `Paris,FR`, `2973783`).
+    public var places: [String] = []
+    /// How often the ingestor polls. Default 600 s, as the original producer.
+    public var interval: Duration = .seconds(600)
+    /// Open-Meteo forecast endpoint.
+    public var openMeteoURL: String = "https://api.open-meteo.com/v1/forecast"
+    /// OpenWeatherMap current-weather endpoint.
+    public var openWeatherMapURL: String = "https://api.openweathermap.org/data/2.5/weather"
+    /// The OpenWeatherMap API key; only from the environment (`METEO_OWM_API_KEY` or `OPENWEATHERMAP_API_KEY`).
+    public var openWeatherMapKey: Secret? = nil
+    /// Replay source input: NDJSON events, legacy box/city payloads (one per line) or CSV.
+    public var replayFile: String? = nil
+    /// Seed of the synthetic source.
+    public var seed: UInt64 = 42
+    /// Maximum events the sink writes in one store transaction.
+    public var batchSize: Int = 5000
+    /// How long the embedded log keeps messages.
+    public var retention: Duration = .seconds(7 * 86_400)
+    /// Per-request time-out of the HTTP sources.
+    public var httpTimeout: Duration = .seconds(30)
+    /// Attempts per request of the HTTP sources (first try included).
+    public var maxAttempts: Int = 6
+    /// Concurrent requests of the HTTP sources.
+    public var concurrency: Int = 1
+
+    public init() {}
+
+    /// Every setting, by its flag / variable / file name.
+    public static let keys: [ConfigKey] = [
+        ConfigKey("config", "JSON config file (keys as below, with '_' for '-')"),
+        ConfigKey("data-dir", "folder of the embedded log and store (default ./meteo-data)"),
+        ConfigKey("bus", "embedded | kafka (default embedded)"),
+        ConfigKey("store", "sqlite | mongodb (default sqlite)"),
+        ConfigKey("topic", "bus topic (default weather.observations)"),
+        ConfigKey("group", "sink consumer group (default meteo-sink)"),
+        ConfigKey("source", "open-meteo | openweathermap | replay | synthetic (default open-meteo)"),
+        ConfigKey("regions", "built-in regions, comma-separated (default: all ten)"),
+        ConfigKey("bbox", "bounding boxes lon_min,lat_min,lon_max,lat_max, ';'-separated"),
+        ConfigKey("places", "place names or ids, ';'-separated (Strasbourg;Paris,FR)"),
+        ConfigKey("interval", "polling interval (default 600s; 90s, 10m, 1h)"),
+        ConfigKey("open-meteo-url", "Open-Meteo forecast endpoint"),
+        ConfigKey("owm-url", "OpenWeatherMap current-weather endpoint"),
+        ConfigKey("replay-file", "file for the replay source (NDJSON, legacy box/city lines, or CSV)"),
+        ConfigKey("seed", "seed of the synthetic source (default 42)"),
+        ConfigKey("batch-size", "events per sink transaction (default 5000)"),
+        ConfigKey("retention", "how long the embedded log keeps messages (default 7d)"),
+        ConfigKey("http-timeout", "HTTP request time-out (default 30s)"),
+        ConfigKey("max-attempts", "HTTP attempts per request, with backoff (default 6)"),
+        ConfigKey("concurrency", "concurrent HTTP requests (default 1)"),
+    ]
+
+    static func key(_ name: String) -> ConfigKey { keys.first { $0.name == name }! }
+
+    /// Resolves the layers into a configuration, or throws a message that names the bad
+    /// setting, where it came from and what is expected.
+    public static func resolve(_ layers: ConfigLayers) throws(MeteoError) -> MeteoConfiguration {
+        var c = MeteoConfiguration()
+        func text(_ name: String) -> (String, ConfigOrigin)? { layers.value(key(name)) }
+        func bad(_ name: String, _ value: String, _ origin: ConfigOrigin, _ expected: String) -> MeteoError {
+            MeteoError(code: .invalidConfiguration, "invalid \(key(name).flag) '\(value)' (from \(origin)): expected \(expected)")
+        }
+        func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) throws(MeteoError) -> T? where T.RawValue == String {
+            guard let (v, o) = text(name) else { return nil }
+            guard let t = T(rawValue: v.lowercased()) else {
+                throw bad(name, v, o, T.allCases.map(\.rawValue).joined(separator: " | "))
+            }
+            return t
+        }
+        func duration(_ name: String, min: Duration) throws(MeteoError) -> Duration? {
+            guard let (v, o) = text(name) else { return nil }
+            guard let d = parseDuration(v), d >= min else {
+                throw bad(name, v, o, "a duration of at least \(min.seconds) s, such as 600, 90s, 10m, 1h or 7d")
+            }
+            return d
+        }
+        func integer(_ name: String, _ range: ClosedRange<Int>) throws(MeteoError) -> Int? {
+            guard let (v, o) = text(name) else { return nil }
+            guard let i = Int(v.trimmingCharacters(in: .whitespaces)), range.contains(i) else {
+                throw bad(name, v, o, "a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return i
+        }
+        func url(_ name: String) throws(MeteoError) -> String? {
+            guard let (v, o) = text(name) else { return nil }
+            guard let u = URL(string: v), let scheme = u.scheme, ["http", "https"].contains(scheme), u.host != nil else {
+                throw bad(name, v, o, "an http:// or https:// URL")
+            }
+            return v
+        }
+        func nonEmpty(_ name: String) throws(MeteoError) -> String? {
+            guard let (v, o) = text(name) else { return nil }
+            let t = v.trimmingCharacters(in: .whitespaces)
+            guard !t.isEmpty, t.count <= 249, !t.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+                throw bad(name, v, o, "a non-empty name without spaces, at most 249 characters")
+            }
+            return t
+        }
+
+        if let (v, _) = text("data-dir"), !v.isEmpty { c.dataDir = v }
+        if let v = try choice("bus", Bus.self) { c.bus = v }
+        if let v = try choice("store", Store.self) { c.store = v }
+        if let v = try nonEmpty("topic") { c.topic = v }
+        if let v = try nonEmpty("group") { c.group = v }
+        if let v = try choice("source", SourceKind.self) { c.source = v }
+        if let (v, o) = text("regions") {
+            let names = v.split(whereSeparator: { $0 == "," || $0 == ";" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for n in names where Region.named(n) == nil && n.lowercased() != "all" {
+                throw bad("regions", n, o, "built-in region names: \(Region.builtin.map(\.name).joined(separator: ", ")), or 'all'")
+            }
+            c.regions = names.contains { $0.lowercased() == "all" } ? Region.builtin.map(\.name) : names.compactMap { Region.named($0)?.name }
+        }
+        if let (v, o) = text("bbox") {
+            for part in v.split(separator: ";").map(String.init) where !part.trimmingCharacters(in: .whitespaces).isEmpty {
+                do { c.boxes.append(try BoundingBox(parsing: part)) } catch {
+                    throw MeteoError(code: .invalidConfiguration, "\(error.message) (from \(o))")
+                }
+            }
+        }
+        if let (v, _) = text("places") {
+            c.places = v.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let v = try duration("interval", min: .seconds(1)) { c.interval = v }
+        if let v = try url("open-meteo-url") { c.openMeteoURL = v }
+        if let v = try url("owm-url") { c.openWeatherMapURL = v }
+        if let (v, _) = text("replay-file"), !v.isEmpty { c.replayFile = v }
+        if let (v, o) = text("seed") {
+            guard let s = UInt64(v.trimmingCharacters(in: .whitespaces)) else { throw bad("seed", v, o, "a whole number ≥ 0") }
+            c.seed = s
+        }
+        if let v = try integer("batch-size", 1...1_000_000) { c.batchSize = v }
+        if let v = try duration("retention", min: .seconds(60)) { c.retention = v }
+        if let v = try duration("http-timeout", min: .milliseconds(10)) { c.httpTimeout = v }
+        if let v = try integer("max-attempts", 1...100) { c.maxAttempts = v }
+        if let v = try integer("concurrency", 1...64) { c.concurrency = v }
+        let keyVariable = ["METEO_OWM_API_KEY", "OPENWEATHERMAP_API_KEY"].first { !(layers.environment[$0] ?? "").isEmpty }
+        if let keyVariable { c.openWeatherMapKey = Secret(layers.environment[keyVariable]!) }
+        return c
+    }
+
+    /// The places this configuration selects: its regions, boxes and named places. With no
+    /// selection at all, the ten built-in regions (1,630 places).
+    public func selectedPlaces(in catalogue: PlaceCatalogue) throws(MeteoError) -> [Place] {
+        var out: [Place] = []
+        var seen = Set<String>()
+        let regionList = (regions.isEmpty && boxes.isEmpty && places.isEmpty) ? Region.builtin : regions.compactMap(Region.named)
+        for p in catalogue.places(in: regionList) where seen.insert(p.id).inserted { out.append(p) }
+        for (i, box) in boxes.enumerated() {
+            for p in catalogue.places(in: box, region: "bbox\(i + 1)") where seen.insert(p.id).inserted { out.append(p) }
+        }
+        for name in places {
+            let p = try catalogue.resolve(name)
+            if seen.insert(p.id).inserted { out.append(p) }
+        }
+        return out
+    }
+}
+
+/// A secret such as an API key: it prints as `<redacted>` wherever it is logged or interpolated.
+public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+    public let value: String
+    public init(_ value: String) { self.value = value }
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// A message to publish on the bus. The key is the place id, so that a partitioned bus keeps
+/// the events of one place in order.
+public struct OutgoingMessage: Sendable, Hashable {
+    public var key: String?
+    public var value: [UInt8]
+    public var headers: [String: String]
+
+    public init(key: String?, value: [UInt8], headers: [String: String] = [:]) {
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+}
+
+/// A message read from the bus, with where it came from.
+public struct BusMessage: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int
+    public var offset: Int64
+    public var key: String?
+    public var value: [UInt8]
+    public var headers: [String: String]
+    /// When the bus accepted the message.
+    public var timestamp: Date
+
+    public init(topic: String, partition: Int = 0, offset: Int64, key: String?, value: [UInt8],
+                headers: [String: String] = [:], timestamp: Date) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = timestamp
+    }
+}
+
+/// Publishes messages. `publish` returns only when the bus holds the messages durably
+/// (the embedded log's transaction committed, Kafka's delivery reports arrived): only then
+/// does the ingestor count them as published.
+public protocol EventPublisher: Sendable {
+    func publish(_ messages: [OutgoingMessage], to topic: String) async throws
+    /// Flushes whatever is buffered and releases resources.
+    func close() async throws
+}
+
+/// Where a consumer group has read up to: the next offset to read, per partition.
+public struct CommitPosition: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int
+    /// The offset of the next message to read (last processed + 1).
+    public var nextOffset: Int64
+
+    public init(topic: String, partition: Int, nextOffset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.nextOffset = nextOffset
+    }
+}
+
+/// Reads one topic as a member of a consumer group. Delivery is at least once: messages
+/// after the last committed position are delivered again after a crash.
+public protocol EventConsumer: Sendable {
+    /// The next messages, waiting up to `timeout` when none are there; empty when none came.
+    func poll(maxMessages: Int, timeout: Duration) async throws -> [BusMessage]
+    /// Records that every message up to `positions` has been processed. Call only after the store write.
+    func commit(_ positions: [CommitPosition]) async throws
+    /// Commits nothing more and leaves the group.
+    func close() async throws
+}
+
+extension Sequence where Element == BusMessage {
+    /// The commit positions just past the highest offset of each partition.
+    public var commitPositions: [CommitPosition] {
+        var best: [String: [Int: Int64]] = [:]
+        for m in self { best[m.topic, default: [:]][m.partition] = Swift.max(best[m.topic]?[m.partition] ?? -1, m.offset) }
+        return best.flatMap { topic, parts in
+            parts.map { CommitPosition(topic: topic, partition: $0.key, nextOffset: $0.value + 1) }
+        }.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// What a store did with a batch of observations.
+public struct UpsertSummary: Sendable, Hashable {
+    /// Keys that were not in the store before.
+    public var inserted: Int
+    /// Keys that were there and were overwritten (a replay, or a redelivery after a crash).
+    public var updated: Int
+
+    public init(inserted: Int = 0, updated: Int = 0) {
+        self.inserted = inserted
+        self.updated = updated
+    }
+
+    public static func + (a: UpsertSummary, b: UpsertSummary) -> UpsertSummary {
+        UpsertSummary(inserted: a.inserted + b.inserted, updated: a.updated + b.updated)
+    }
+}
+
+/// A query for observations. Every filter is optional.
+public struct ObservationQuery: Sendable, Hashable {
+    public var placeIDs: [String]?
+    public var region: String?
+    /// Inclusive lower bound on the observed time.
+    public var since: Date?
+    /// Exclusive upper bound on the observed time.
+    public var until: Date?
+    /// Newest first when true.
+    public var newestFirst: Bool
+    public var limit: Int?
+
+    public init(placeIDs: [String]? = nil, region: String? = nil, since: Date? = nil, until: Date? = nil,
+                newestFirst: Bool = true, limit: Int? = nil) {
+        self.placeIDs = placeIDs
+        self.region = region
+        self.since = since
+        self.until = until
+        self.newestFirst = newestFirst
+        self.limit = limit
+    }
+}
+
+/// Stores observations idempotently on (place id, observed time).
+public protocol ObservationStore: Sendable {
+    /// Inserts or overwrites each observation; the call returns once the write is durable.
+    func upsert(_ observations: [Observation]) async throws -> UpsertSummary
+    func observations(_ query: ObservationQuery) async throws -> [Observation]
+    /// The newest observation of each place, optionally of one region.
+    func latest(region: String?) async throws -> [Observation]
+    /// How many observations the store holds.
+    func count() async throws -> Int
+    func close() async throws
+}
+
+/// A message that could not be stored, kept with its reason and its raw bytes.
+public struct DeadLetter: Sendable, Hashable {
+    public var reason: String
+    public var topic: String
+    public var partition: Int
+    public var offset: Int64
+    public var key: String?
+    public var payload: [UInt8]
+    public var failedAt: Date
+
+    public init(reason: String, topic: String, partition: Int, offset: Int64, key: String?, payload: [UInt8], failedAt: Date) {
+        self.reason = reason
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.payload = payload
+        self.failedAt = failedAt
+    }
+}
+
+/// Keeps dead letters: one per bad message, idempotent on (topic, partition, offset), so that
+/// a message redelivered after a crash is not dead-lettered twice.
+public protocol DeadLetterStore: Sendable {
+    func record(_ letters: [DeadLetter]) async throws
+    func deadLetters(limit: Int) async throws -> [DeadLetter]
+    func deadLetterCount() async throws -> Int
+}

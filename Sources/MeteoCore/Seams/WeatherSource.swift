@@ -1,4 +1,4 @@
-import MeteoCore
+
 
 /// A place the source could not report on, and why. Reported, never silently dropped.
 public struct SourceFailure: Sendable, Hashable {

@@ -1,0 +1,186 @@
+import Foundation
+import Logging
+import MeteoCore
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads the bus in batches and writes them to the store; commits the bus offsets of a batch
+/// only after the store has acknowledged its write.
+///
+/// A message that cannot be decoded, or whose observation is impossible, goes to the
+/// dead-letter store with its reason and its raw bytes, in the same write as the batch's
+/// observations. A failing write is retried with backoff, for as long as it takes; nothing
+/// is committed until it succeeds, so a crash at any point loses nothing, and the store's
+/// idempotent upsert makes the redelivered messages harmless.
+public final class Sink: Service {
+    public struct Configuration: Sendable {
+        /// Most messages per store write.
+        public var batchSize: Int
+        /// How long one poll waits for messages.
+        public var pollTimeout: Duration
+        /// How the message bytes are decoded.
+        public var format: PayloadFormat
+        /// Called when a poll comes back empty; the sink stops when it returns true (`meteo demo`, `--until-idle`).
+        public var stopWhenIdle: (@Sendable () async -> Bool)?
+        /// Longest pause between two tries of a failing store write.
+        public var maxRetryDelay: Duration
+        /// Fault injection for the crash tests: kill the process with SIGKILL after this many
+        /// successful writes, before their offsets are committed (`METEO_FAULT_CRASH_AFTER_WRITES`).
+        public var crashAfterWrites: Int?
+
+        public init(batchSize: Int = 5000, pollTimeout: Duration = .milliseconds(250), format: PayloadFormat = .auto,
+                    stopWhenIdle: (@Sendable () async -> Bool)? = nil, maxRetryDelay: Duration = .seconds(5),
+                    crashAfterWrites: Int? = nil) {
+            self.batchSize = batchSize
+            self.pollTimeout = pollTimeout
+            self.format = format
+            self.stopWhenIdle = stopWhenIdle
+            self.maxRetryDelay = maxRetryDelay
+            self.crashAfterWrites = crashAfterWrites
+        }
+    }
+
+    public struct Stats: Sendable, Hashable {
+        /// Bus messages read.
+        public var consumed = 0
+        /// Observations written (new keys + overwritten keys).
+        public var stored = 0
+        public var inserted = 0
+        public var updated = 0
+        /// Messages sent to the dead-letter store.
+        public var deadLettered = 0
+        public var batches = 0
+        /// Store writes that failed and were retried.
+        public var writeRetries = 0
+    }
+
+    private let consumer: any EventConsumer
+    private let writer: any SinkWriter
+    private let configuration: Configuration
+    private let logger: Logger
+    private let onBatch: (@Sendable (Stats) -> Void)?
+    private let state = Mutex(Stats())
+    private let storedCounter = Counter(label: "meteo_sink_observations_stored_total")
+    private let deadCounter = Counter(label: "meteo_sink_dead_letters_total")
+
+    public init(consumer: any EventConsumer, writer: any SinkWriter, configuration: Configuration,
+                logger: Logger, onBatch: (@Sendable (Stats) -> Void)? = nil) {
+        self.consumer = consumer
+        self.writer = writer
+        self.configuration = configuration
+        self.logger = logger
+        self.onBatch = onBatch
+    }
+
+    public var stats: Stats { state.withLock { $0 } }
+
+    public func run() async throws {
+        var writes = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let messages = try await consumer.poll(maxMessages: configuration.batchSize, timeout: configuration.pollTimeout)
+            if messages.isEmpty {
+                if let stop = configuration.stopWhenIdle, await stop() { break }
+                continue
+            }
+            let (observations, deadLetters) = decode(messages)
+            guard let summary = await writeWithRetry(observations, deadLetters) else {
+                break  // shutting down with the batch unwritten: it is not committed, so it comes again
+            }
+            writes += 1
+            if let crash = configuration.crashAfterWrites, writes >= crash {
+                logger.critical("fault injection: SIGKILL after a write, before its commit")
+                kill(getpid(), SIGKILL)
+            }
+            try await commitWithRetry(messages.commitPositions)
+            storedCounter.increment(by: observations.count)
+            deadCounter.increment(by: deadLetters.count)
+            let stats = state.withLock { s -> Stats in
+                s.consumed += messages.count
+                s.stored += observations.count
+                s.inserted += summary.inserted
+                s.updated += summary.updated
+                s.deadLettered += deadLetters.count
+                s.batches += 1
+                return s
+            }
+            onBatch?(stats)
+        }
+        try await consumer.close()
+    }
+
+    /// Splits a batch into the observations to store and the dead letters to keep.
+    func decode(_ messages: [BusMessage]) -> ([Observation], [DeadLetter]) {
+        var observations: [Observation] = []
+        observations.reserveCapacity(messages.count)
+        var deadLetters: [DeadLetter] = []
+        let now = Date()
+        for message in messages {
+            var reasons: [String] = []
+            do {
+                let results = try configuration.format.decode(message.value)
+                if results.isEmpty { reasons.append("the payload holds no observation") }
+                for result in results {
+                    switch result {
+                    case .success(let o): observations.append(o)
+                    case .failure(let e): reasons.append(e.message)
+                    }
+                }
+            } catch {
+                reasons.append(error.message)
+            }
+            if !reasons.isEmpty {
+                let reason = reasons.count == 1 ? reasons[0] : "\(reasons.count) entries failed: " + reasons.prefix(20).joined(separator: "; ")
+                logger.warning("dead letter", metadata: [
+                    LoggingKeys.topic: "\(message.topic)", LoggingKeys.offset: "\(message.offset)", LoggingKeys.reason: "\(reason)",
+                ])
+                deadLetters.append(DeadLetter(reason: reason, topic: message.topic, partition: message.partition,
+                                              offset: message.offset, key: message.key, payload: message.value, failedAt: now))
+            }
+        }
+        return (observations, deadLetters)
+    }
+
+    private func writeWithRetry(_ observations: [Observation], _ deadLetters: [DeadLetter]) async -> UpsertSummary? {
+        var nextDelay = Duration.milliseconds(100)
+        while true {
+            do {
+                return try await writer.write(observations, deadLetters: deadLetters)
+            } catch {
+                state.withLock { $0.writeRetries += 1 }
+                let delay = nextDelay
+                logger.error("store write failed; retrying without committing", metadata: [
+                    LoggingKeys.error: "\(error)", LoggingKeys.delay: "\(delay)",
+                ])
+                do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) } } catch { return nil }
+                if Task.isShuttingDownGracefully || Task.isCancelled { return nil }
+                nextDelay = min(delay * 2, configuration.maxRetryDelay)
+            }
+        }
+    }
+
+    private func commitWithRetry(_ positions: [CommitPosition]) async throws {
+        var delay = Duration.milliseconds(100)
+        var attempt = 0
+        while true {
+            do {
+                try await consumer.commit(positions)
+                return
+            } catch {
+                attempt += 1
+                // The write is done and idempotent: if the commit never lands the batch is
+                // redelivered and overwrites itself. Give up only on shutdown.
+                logger.error("offset commit failed; retrying", metadata: [LoggingKeys.error: "\(error)", LoggingKeys.attempt: "\(attempt)"])
+                if Task.isShuttingDownGracefully || Task.isCancelled { throw error }
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, configuration.maxRetryDelay)
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import MeteoCore
+import MeteoSources
+
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check the configuration and reach each configured backend.",
+        discussion: """
+        Prints one line per check: the configuration (flags, METEO_* variables, config file), \
+        the place catalogue, the data dir, the bus and the store, and the weather source. \
+        Exits non-zero if any check fails. Use --offline to skip the live weather API.
+
+        Every setting (flag / environment variable / config-file key):
+        \(MeteoConfiguration.keys.map { "  \($0.flag)  \($0.environmentVariable)  \($0.fileKey)\n      \($0.summary)" }.joined(separator: "\n"))
+          (the OpenWeatherMap key comes only from METEO_OWM_API_KEY or OPENWEATHERMAP_API_KEY)
+        """
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Flag(help: "Do not contact the live weather API.")
+    var offline = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let logger = common.bootstrapLogging()
+            var failed = 0
+            func report(_ ok: Bool, _ what: String, _ detail: String) {
+                if !ok { failed += 1 }
+                Terminal.out("\(ok ? "ok  " : "FAIL") \(what): \(detail)")
+            }
+            let configuration: MeteoConfiguration
+            do {
+                configuration = try common.configuration()
+                report(true, "configuration", "bus \(configuration.bus.rawValue), store \(configuration.store.rawValue), source \(configuration.source.rawValue), topic \(configuration.topic), data dir \(configuration.dataDir)")
+            } catch {
+                report(false, "configuration", "\(error)")
+                throw ExitCode(1)
+            }
+            do {
+                let catalogue = try PlaceCatalogue.bundled()
+                let selected = try configuration.selectedPlaces(in: catalogue)
+                report(true, "catalogue", "\(formatCount(catalogue.places.count)) places, \(formatCount(selected.count)) selected")
+            } catch {
+                report(false, "catalogue", "\(error)")
+            }
+            let backends = Backends(configuration: configuration, logger: logger)
+            do {
+                let log = try backends.openLog()
+                let stats = try await log.stats(group: configuration.group, topic: configuration.topic)
+                report(true, "bus (embedded log)", "topic \(configuration.topic): \(formatCount(stats.messages)) messages, group \(configuration.group) lag \(formatCount(stats.lag))")
+                try await log.close()
+            } catch {
+                report(false, "bus", "\(error)")
+            }
+            do {
+                let store = try backends.openStore()
+                let n = try await store.count()
+                let d = try await store.deadLetterCount()
+                report(true, "store (SQLite)", "\(formatCount(n)) observations, \(formatCount(d)) dead letters")
+                try await store.close()
+            } catch {
+                report(false, "store", "\(error)")
+            }
+            switch configuration.source {
+            case .synthetic:
+                report(true, "source", "synthetic (no network)")
+            case .replay:
+                if let file = configuration.replayFile, FileManager.default.isReadableFile(atPath: file) {
+                    report(true, "source", "replay of \(file)")
+                } else {
+                    report(false, "source", "replay needs a readable --replay-file (METEO_REPLAY_FILE)")
+                }
+            case .openMeteo, .openWeatherMap:
+                if configuration.source == .openWeatherMap && configuration.openWeatherMapKey == nil {
+                    report(false, "source", "openweathermap needs an API key in METEO_OWM_API_KEY")
+                } else if offline {
+                    report(true, "source", "\(configuration.source.rawValue) not contacted (--offline)")
+                } else {
+                    do {
+                        var probe = configuration
+                        probe.maxAttempts = 1
+                        probe.httpTimeout = .seconds(10)
+                        let source = try SourceFactory.make(configuration: probe, logger: logger)
+                        let place = try PlaceCatalogue.bundled().resolve("Strasbourg")
+                        let batch = try await source.poll([place])
+                        report(batch.observations.count == 1, "source", "\(configuration.source.rawValue) answered for Strasbourg")
+                    } catch {
+                        report(false, "source", "\(configuration.source.rawValue) unreachable: \(error)")
+                    }
+                    try? await SourceFactory.shutdown()
+                }
+            }
+            if failed > 0 { throw ExitCode(1) }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MeteoCore
+import MeteoPipeline
+import MeteoSources
+import ServiceLifecycle
+
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Poll a weather source on a schedule and publish each observation on the bus.",
+        discussion: """
+        Runs until Ctrl-C (SIGINT) or SIGTERM, which finish the current publish and stop. \
+        Every 600 s by default, as the original producer.
+
+        Sources:
+          open-meteo       live, no key, up to 1000 places a request (default)
+          openweathermap   live, one request a place; key in METEO_OWM_API_KEY
+          replay           a recording: --replay-file with NDJSON events, legacy box/city lines, or CSV
+          synthetic        deterministic generated weather, labelled 'synthetic'
+
+        Examples:
+          meteo ingest --once                                  one poll of the ten regions
+          meteo ingest --source synthetic --interval 10s
+          meteo ingest --places 'Strasbourg;Paris,FR' --interval 5m
+          meteo ingest --source replay --replay-file recorded.ndjson --once
+        """
+    )
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var selection: SelectionOptions
+
+    @Option(help: "open-meteo, openweathermap, replay or synthetic (METEO_SOURCE).")
+    var source: String?
+
+    @Option(help: ArgumentHelp("Time between polls: 600, 90s, 10m, 1h (METEO_INTERVAL).", valueName: "duration"))
+    var interval: String?
+
+    @Flag(help: "Poll once and exit.")
+    var once = false
+
+    @Option(help: "Poll this many times and exit.")
+    var ticks: Int?
+
+    @Option(help: "Bus topic (METEO_TOPIC).")
+    var topic: String?
+
+    @Option(name: .customLong("replay-file"), help: ArgumentHelp("Recording for --source replay (METEO_REPLAY_FILE).", valueName: "file"))
+    var replayFile: String?
+
+    @Option(help: "Seed of the synthetic source (METEO_SEED).")
+    var seed: UInt64?
+
+    @Option(help: "embedded or kafka (METEO_BUS).")
+    var bus: String?
+
+    func run() async throws {
+        try await runReportingErrors {
+            let logger = common.bootstrapLogging()
+            var extra = selection.flags
+            extra["source"] = source
+            extra["interval"] = interval
+            extra["topic"] = topic
+            extra["replay-file"] = replayFile
+            extra["seed"] = seed.map(String.init)
+            extra["bus"] = bus
+            let configuration = try common.configuration(extra: extra)
+            let backends = Backends(configuration: configuration, logger: logger)
+            let catalogue = try PlaceCatalogue.bundled()
+            let places = configuration.source == .replay ? [] : try configuration.selectedPlaces(in: catalogue)
+            let weather = try SourceFactory.make(configuration: configuration, logger: logger)
+            let log = try backends.openLog()
+            let count = once ? 1 : ticks
+            Terminal.progress("Ingesting \(configuration.source.rawValue) for \(formatCount(places.count)) places → topic \(configuration.topic)"
+                + (count.map { ", \($0) poll(s)" } ?? ", every \(configuration.interval.seconds) s until Ctrl-C"))
+            let ingestor = Ingestor(
+                source: weather, publisher: try log.publisher(),
+                configuration: .init(topic: configuration.topic, places: places, interval: configuration.interval, ticks: count),
+                logger: logger,
+                onProgress: { p in
+                    Terminal.progress("  poll \(p.tick): published \(formatCount(p.publishedThisTick)) events"
+                        + (p.failuresThisTick > 0 ? ", \(p.failuresThisTick) places failed (see log)" : "")
+                        + " (\(formatCount(p.stats.published)) in all)")
+                }
+            )
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: ingestor)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+            try await SourceFactory.shutdown()
+            let s = ingestor.stats
+            Terminal.out("published \(formatCount(s.published)) events in \(s.ticks) poll(s); \(s.sourceFailures) place failures, \(s.failedPolls) failed polls")
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MeteoCore
+import MeteoPipeline
+import ServiceLifecycle
+
+struct SinkCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sink",
+        abstract: "Read the bus as a consumer group and write the observations to the store.",
+        discussion: """
+        Writes in batches and commits the bus offsets only after the store has the batch, so \
+        a crash loses nothing and a restart overwrites what it redelivers (no duplicates). \
+        Messages that can't be decoded, or hold impossible values, go to the dead-letter table \
+        with the reason and their bytes. Ctrl-C or SIGTERM finish the current batch, commit, and stop.
+
+        Formats (--format): auto (default), event (Meteo's JSON), legacy-owm (the original \
+        system's box/city payloads), owm-current (OpenWeatherMap current-weather objects).
+
+        Examples:
+          meteo sink                          run until Ctrl-C
+          meteo sink --until-idle             drain what is there, then exit
+          meteo sink --topic projet --format legacy-owm
+        """
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Consumer group (METEO_GROUP).")
+    var group: String?
+
+    @Option(help: "Bus topic (METEO_TOPIC).")
+    var topic: String?
+
+    @Option(name: .customLong("batch-size"), help: "Most events per store write (METEO_BATCH_SIZE).")
+    var batchSize: Int?
+
+    @Option(help: "auto, event, legacy-owm or owm-current.")
+    var format: String = "auto"
+
+    @Flag(name: .customLong("until-idle"), help: "Exit when the bus has nothing more to read.")
+    var untilIdle = false
+
+    @Option(help: "embedded or kafka (METEO_BUS).")
+    var bus: String?
+
+    @Option(help: "sqlite or mongodb (METEO_STORE).")
+    var store: String?
+
+    func run() async throws {
+        try await runReportingErrors {
+            let logger = common.bootstrapLogging()
+            guard let payloadFormat = PayloadFormat(rawValue: format) else {
+                throw MeteoError(code: .invalidConfiguration, "invalid --format '\(format)': expected \(PayloadFormat.allCases.map(\.rawValue).joined(separator: " | "))")
+            }
+            let configuration = try common.configuration(extra: [
+                "group": group, "topic": topic, "batch-size": batchSize.map(String.init), "bus": bus, "store": store,
+            ])
+            let backends = Backends(configuration: configuration, logger: logger)
+            let log = try backends.openLog()
+            let storage = try backends.openStore()
+            let crash = ProcessInfo.processInfo.environment["METEO_FAULT_CRASH_AFTER_WRITES"].flatMap(Int.init)
+            Terminal.progress("Sink: topic \(configuration.topic), group \(configuration.group) → \(configuration.store.rawValue) in \(configuration.dataDir)")
+            let sink = Sink(
+                consumer: try log.consumer(group: configuration.group, topic: configuration.topic),
+                writer: storage,
+                configuration: .init(batchSize: configuration.batchSize, format: payloadFormat,
+                                     stopWhenIdle: untilIdle ? { true } : nil, crashAfterWrites: crash),
+                logger: logger,
+                onBatch: { s in
+                    Terminal.progress("  stored \(formatCount(s.stored)) observations, \(s.deadLettered) dead letters")
+                }
+            )
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: sink)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+            let s = sink.stats
+            Terminal.out("consumed \(formatCount(s.consumed)) events: stored \(formatCount(s.stored)) (\(formatCount(s.inserted)) new, \(formatCount(s.updated)) overwritten), \(s.deadLettered) dead letters")
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import MeteoCore
+import Testing
+
+@Suite("Layered configuration")
+struct ConfigurationTests {
+    @Test func defaultsMatchTheOriginalSystem() throws {
+        let c = try MeteoConfiguration.resolve(ConfigLayers())
+        #expect(c.interval == .seconds(600))
+        #expect(c.bus == .embedded)
+        #expect(c.store == .sqlite)
+        #expect(c.dataDir == "./meteo-data")
+        #expect(c.source == .openMeteo)
+        let catalogue = try PlaceCatalogue.bundled()
+        #expect(try c.selectedPlaces(in: catalogue).count == 1630)
+    }
+
+    @Test func flagsBeatEnvironmentBeatFile() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-config-\(UUID()).json")
+        try Data(#"{"interval": 60, "topic": "from-file", "group": "file-group", "places": ["Strasbourg", "Paris,FR"]}"#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let layers = try ConfigLayers.load(flags: ["config": file.path, "interval": "10s"],
+                                           environment: ["METEO_INTERVAL": "30s", "METEO_TOPIC": "from-env"])
+        let c = try MeteoConfiguration.resolve(layers)
+        #expect(c.interval == .seconds(10))
+        #expect(c.topic == "from-env")
+        #expect(c.group == "file-group")
+        #expect(c.places == ["Strasbourg", "Paris,FR"])
+        let places = try c.selectedPlaces(in: try PlaceCatalogue.bundled())
+        #expect(places.map(\.name) == ["Strasbourg", "Paris"])
+    }
+
+    @Test func badValuesSayWhatAndWhere() throws {
+        do {
+            _ = try MeteoConfiguration.resolve(ConfigLayers(environment: ["METEO_INTERVAL": "soon"]))
+            Issue.record("accepted interval 'soon'")
+        } catch {
+            #expect(error.message.contains("--interval"))
+            #expect(error.message.contains("METEO_INTERVAL"))
+            #expect(error.message.contains("10m"))
+        }
+        #expect(throws: MeteoError.self) { try MeteoConfiguration.resolve(ConfigLayers(flags: ["bus": "rabbit"])) }
+        #expect(throws: MeteoError.self) { try MeteoConfiguration.resolve(ConfigLayers(flags: ["regions": "Atlantis"])) }
+        #expect(throws: MeteoError.self) { try MeteoConfiguration.resolve(ConfigLayers(flags: ["open-meteo-url": "ftp://x"])) }
+        #expect(throws: MeteoError.self) { try MeteoConfiguration.resolve(ConfigLayers(flags: ["batch-size": "0"])) }
+    }
+
+    @Test func unknownFileKeysAndBadJSONAreRefused() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-config-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(#"{"intervall": 60}"#.utf8).write(to: file)
+        #expect(throws: MeteoError.self) { try ConfigLayers.load(flags: ["config": file.path], environment: [:]) }
+        try Data(#"{"interval": "#.utf8).write(to: file)
+        #expect(throws: MeteoError.self) { try ConfigLayers.load(flags: ["config": file.path], environment: [:]) }
+        #expect(throws: MeteoError.self) { try ConfigLayers.load(flags: ["config": "/nonexistent/meteo.json"], environment: [:]) }
+    }
+
+    @Test func theAPIKeyIsRedacted() throws {
+        let c = try MeteoConfiguration.resolve(ConfigLayers(environment: ["METEO_OWM_API_KEY": "sekrit123"]))
+        #expect(c.openWeatherMapKey?.value == "sekrit123")
+        #expect(!"\(c)".contains("sekrit123"))
+        #expect(!String(reflecting: c).contains("sekrit123"))
+    }
+
+    @Test func durationsParse() {
+        #expect(parseDuration("600") == .seconds(600))
+        #expect(parseDuration("90s") == .seconds(90))
+        #expect(parseDuration("10m") == .seconds(600))
+        #expect(parseDuration("1h") == .seconds(3600))
+        #expect(parseDuration("7d") == .seconds(604_800))
+        #expect(parseDuration("250ms") == .milliseconds(250))
+        #expect(parseDuration("-5") == nil)
+        #expect(parseDuration("soon") == nil)
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import MeteoCore
+import MeteoEmbedded
+import Testing
+
+@Suite("meteo demo and query, as processes", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+struct DemoAndQueryTests {
+    @Test func demoStoresEveryEventOnceAndQueryFindsStrasbourg() async throws {
+        let dir = MeteoProcess.temporaryDataDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let demo = try MeteoProcess.run(["demo", "--ticks", "3", "--no-serve", "--data-dir", dir.path])
+        #expect(demo.status == 0, "\(demo.stderr)")
+        #expect(demo.stdout.contains("Summary"))
+        let lines = demo.stdout.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("events published") && $0.hasSuffix("4,890") })
+        #expect(lines.contains { $0.hasPrefix("observations stored") && $0.hasSuffix("4,890") })
+        #expect(lines.contains { $0.hasPrefix("store total") && $0.hasSuffix("4,890") })
+        #expect(lines.contains { $0.hasPrefix("dead letters") && $0.hasSuffix(" 0") })
+
+        let store = try SQLiteStore.open(dataDir: dir, logger: .init(label: "test"))
+        #expect(try await store.count() == 4890)
+        try await store.close()
+
+        let query = try MeteoProcess.run(["query", "--place", "Strasbourg", "--data-dir", dir.path, "--format", "json"])
+        #expect(query.status == 0, "\(query.stderr)")
+        let json = try JSONValue.parse(query.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        for field in ["name", "country", "latitude", "longitude", "observed_at", "temperature_c", "humidity_pct",
+                      "pressure_hpa", "wind_speed_ms", "cloud_cover_pct", "rain_mm", "snow_mm", "source"] {
+            #expect(json[field] != nil, "missing \(field)")
+        }
+        #expect(json["name"] == .string("Strasbourg"))
+        #expect(json["country"] == .string("FR"))
+        #expect(json["source"] == .string("synthetic"))
+        guard case .string(let observed)? = json["observed_at"] else { Issue.record("observed_at is not a string"); return }
+        #expect(ISO8601.date(from: observed) != nil)
+        guard case .array(let history)? = json["history"] else { Issue.record("no history"); return }
+        #expect(history.count == 3)
+
+        let table = try MeteoProcess.run(["query", "--place", "Strasbourg", "--data-dir", dir.path])
+        #expect(table.status == 0)
+        #expect(table.stdout.contains("°C"))
+        #expect(table.stdout.contains("hPa"))
+    }
+
+    @Test func unknownAndAmbiguousPlacesGetOneClearLine() throws {
+        let dir = MeteoProcess.temporaryDataDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let unknown = try MeteoProcess.run(["query", "--place", "Strasbourgg", "--data-dir", dir.path])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("did you mean"))
+        #expect(unknown.stderr.contains("Strasbourg"))
+        #expect(unknown.stderr.split(separator: "\n").count == 1)
+
+        let ambiguous = try MeteoProcess.run(["query", "--place", "Paris", "--data-dir", dir.path])
+        #expect(ambiguous.status != 0)
+        #expect(ambiguous.stderr.contains("Paris,FR"))
+
+        let empty = try MeteoProcess.run(["query", "--place", "Paris,FR", "--data-dir", dir.path])
+        #expect(empty.status != 0)
+        #expect(empty.stderr.contains("meteo demo"))
+    }
+
+    @Test func invalidConfigurationIsRefusedWithWhatToFix() throws {
+        let dir = MeteoProcess.temporaryDataDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bad = try MeteoProcess.run(["ingest", "--once", "--source", "synthetic", "--data-dir", dir.path],
+                                       environment: ["METEO_INTERVAL": "soon"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("METEO_INTERVAL"))
+        #expect(bad.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func placesListsTheRegionsWithAttribution() throws {
+        let r = try MeteoProcess.run(["places"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("EuropeW"))
+        #expect(r.stdout.contains("1,630"))
+        #expect(r.stdout.contains("GeoNames"))
+        let help = try MeteoProcess.run(["places", "--help"])
+        #expect(help.stdout.contains("GeoNames"))
+    }
+}

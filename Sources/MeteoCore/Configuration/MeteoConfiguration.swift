@@ -146,7 +146,7 @@ public struct MeteoConfiguration: Sendable, Hashable {
         if let (v, _) = text("places") {
             c.places = v.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
-        if let v = try duration("interval", min: .seconds(1)) { c.interval = v }
+        if let v = try duration("interval", min: .zero) { c.interval = v }
         if let v = try url("open-meteo-url") { c.openMeteoURL = v }
         if let v = try url("owm-url") { c.openWeatherMapURL = v }
         if let (v, _) = text("replay-file"), !v.isEmpty { c.replayFile = v }

@@ -1,0 +1,220 @@
+import Foundation
+import Logging
+import MeteoCore
+import MeteoEmbedded
+import MeteoPipeline
+import MeteoSources
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// The pipeline over the real embedded log and store, in temporary data dirs.
+@Suite("Pipeline: ingestor and sink over the embedded log and store")
+struct PipelineTests {
+    let logger = Logger(label: "pipeline-test")
+    let topic = "weather.observations"
+
+    func tempDir() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-pipeline-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    func places(_ n: Int) throws -> [Place] {
+        Array(try PlaceCatalogue.bundled().places(in: Region.builtin).prefix(n))
+    }
+
+    func runSink(_ log: EmbeddedLog, _ writer: any SinkWriter, group: String = "g", batch: Int = 100,
+                 format: PayloadFormat = .auto) async throws -> Sink.Stats {
+        let sink = Sink(consumer: try log.consumer(group: group, topic: topic), writer: writer,
+                        configuration: .init(batchSize: batch, pollTimeout: .milliseconds(20), format: format,
+                                             stopWhenIdle: { true }, maxRetryDelay: .milliseconds(20)),
+                        logger: logger)
+        try await sink.run()
+        return sink.stats
+    }
+
+    @Test func everyEventIsStoredOnceAndAReplayOverwrites() async throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = try EmbeddedLog.open(dataDir: dir, logger: logger)
+        let store = try SQLiteStore.open(dataDir: dir, logger: logger)
+        let ingestor = Ingestor(source: SyntheticSource(seed: 7), publisher: try log.publisher(),
+                                configuration: .init(topic: topic, places: try places(250), interval: .zero, ticks: 4, publishBatch: 300),
+                                logger: logger)
+        try await ingestor.run()
+        #expect(ingestor.stats.published == 1000)
+
+        let first = try await runSink(log, store)
+        #expect(first.consumed == 1000)
+        #expect(first.inserted == 1000)
+        #expect(first.updated == 0)
+        #expect(try await store.count() == 1000)
+
+        // A second group reads the same events again: the store overwrites, never duplicates.
+        let replay = try await runSink(log, store, group: "replay")
+        #expect(replay.inserted == 0)
+        #expect(replay.updated == 1000)
+        #expect(try await store.count() == 1000)
+        try await log.close()
+        try await store.close()
+    }
+
+    @Test func aPoisonMessageIsDeadLetteredAndTheRestFlowOn() async throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = try EmbeddedLog.open(dataDir: dir, logger: logger)
+        let store = try SQLiteStore.open(dataDir: dir, logger: logger)
+        let good = SyntheticSource(seed: 1).observations(places: try places(10), tick: 0)
+        var messages = good.prefix(5).map { OutgoingMessage(key: $0.placeID, value: EventCodec.encode($0)) }
+        let poison: [UInt8] = [0x7B, 0xFF, 0x00, 0x22]  // "{", invalid UTF-8, NUL, quote
+        messages.append(OutgoingMessage(key: "bad", value: poison))
+        var impossible = good[5]
+        impossible.humidityPct = 140
+        var impossibleBytes = EventCodec.encode(good[5])
+        impossibleBytes = Array(String(decoding: impossibleBytes, as: UTF8.self)
+            .replacingOccurrences(of: "\"humidity_pct\":\(Self.jsonNumber(good[5].humidityPct!))", with: "\"humidity_pct\":140").utf8)
+        messages.append(OutgoingMessage(key: impossible.placeID, value: impossibleBytes))
+        messages += good.suffix(4).map { OutgoingMessage(key: $0.placeID, value: EventCodec.encode($0)) }
+        try await log.publisher().publish(messages, to: topic)
+
+        let stats = try await runSink(log, store, batch: 4)
+        #expect(stats.consumed == 11)
+        #expect(stats.stored == 9)
+        #expect(stats.deadLettered == 2)
+        #expect(try await store.count() == 9)
+        let letters = try await store.deadLetters(limit: 10)
+        #expect(letters.count == 2)
+        let bad = try #require(letters.first { $0.key == "bad" })
+        #expect(bad.payload == poison, "the raw bytes are kept exactly")
+        #expect(bad.reason.contains("JSON"))
+        #expect(letters.contains { $0.reason.contains("humidity_pct") })
+        let lag = try await log.stats(group: "g", topic: topic)
+        #expect(lag.lag == 0, "offsets were committed past the poison messages")
+        try await log.close()
+        try await store.close()
+    }
+
+    static func jsonNumber(_ d: Double) -> String {
+        var w = JSONWriter()
+        w.number(d)
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+
+    @Test func legacyPayloadsFromTheOriginalProducerAreStored() async throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = try EmbeddedLog.open(dataDir: dir, logger: logger)
+        let store = try SQLiteStore.open(dataDir: dir, logger: logger)
+        let payload = #"""
+        {"cod":200,"calctime":0.3,"cnt":2,"list":[
+         {"id":2973783,"dt":1485784982,"name":"Strasbourg","coord":{"Lon":7.74553,"Lat":48.58392},
+          "main":{"temp":9.68,"pressure":1036.82,"humidity":85},"wind":{"speed":3.96,"deg":356.5},"rain":{"3h":0.255},"snow":null,"clouds":{"today":88}},
+         {"id":1,"dt":1485784982,"name":"Broken","coord":{"Lon":1,"Lat":1},"main":{"humidity":-3}}]}
+        """#
+        try await log.publisher().publish([OutgoingMessage(key: nil, value: Array(payload.utf8))], to: topic)
+        let stats = try await runSink(log, store, format: .legacyOWM)
+        #expect(stats.stored == 1)
+        #expect(stats.deadLettered == 1)
+        let stored = try await store.observations(ObservationQuery(placeIDs: ["2973783"]))
+        #expect(stored.first?.temperatureC == 9.68)
+        let letter = try #require(try await store.deadLetters(limit: 1).first)
+        #expect(letter.reason.contains("humidity"))
+        #expect(letter.payload == Array(payload.utf8))
+        try await log.close()
+        try await store.close()
+    }
+
+    /// A writer that fails a few times (a store that is down), then writes to the real store.
+    final class FlakyWriter: SinkWriter {
+        let store: SQLiteStore
+        let failures = Mutex(3)
+        init(store: SQLiteStore) { self.store = store }
+        func write(_ observations: [Observation], deadLetters: [DeadLetter]) async throws -> UpsertSummary {
+            let fail = failures.withLock { n -> Bool in
+                if n > 0 { n -= 1; return true }
+                return false
+            }
+            if fail { throw MeteoError(code: .store, "store unavailable", isRetriable: true) }
+            return try await store.write(observations, deadLetters: deadLetters)
+        }
+    }
+
+    @Test func aFailingStoreIsRetriedAndNothingIsCommittedBeforeTheWrite() async throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = try EmbeddedLog.open(dataDir: dir, logger: logger)
+        let store = try SQLiteStore.open(dataDir: dir, logger: logger)
+        let obs = SyntheticSource(seed: 3).observations(places: try places(50), tick: 0)
+        try await log.publisher().publish(obs.map { OutgoingMessage(key: $0.placeID, value: EventCodec.encode($0)) }, to: topic)
+        let stats = try await runSink(log, FlakyWriter(store: store), batch: 50)
+        #expect(stats.writeRetries == 3)
+        #expect(stats.stored == 50)
+        #expect(try await store.count() == 50)
+        try await log.close()
+        try await store.close()
+    }
+
+    @Test func gracefulShutdownStopsTheSinkWithItsWorkCommitted() async throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = try EmbeddedLog.open(dataDir: dir, logger: logger)
+        let store = try SQLiteStore.open(dataDir: dir, logger: logger)
+        let obs = SyntheticSource(seed: 4).observations(places: try places(300), tick: 0)
+        try await log.publisher().publish(obs.map { OutgoingMessage(key: $0.placeID, value: EventCodec.encode($0)) }, to: topic)
+        let sink = Sink(consumer: try log.consumer(group: "g", topic: topic), writer: store,
+                        configuration: .init(batchSize: 100, pollTimeout: .milliseconds(20)), logger: logger)
+        let group = ServiceGroup(services: [sink], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            // Wait until everything is stored, then ask for a graceful shutdown.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await store.count() < 300, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(try await store.count() == 300)
+        #expect(try await log.stats(group: "g", topic: topic).lag == 0)
+        try await log.close()
+        try await store.close()
+    }
+
+    /// A source whose second poll fails, as an API that is down.
+    struct FailingSecondPoll: WeatherSource {
+        let inner = SyntheticSource(seed: 9)
+        let polls = Counter()
+        var name: String { "flaky" }
+        func poll(_ places: [Place]) async throws -> SourceBatch {
+            if polls.next() == 2 { throw MeteoError(code: .apiError, "HTTP 503", isRetriable: true) }
+            return try await inner.poll(places)
+        }
+        final class Counter: Sendable {
+            let n = Mutex(0)
+            func next() -> Int { n.withLock { $0 += 1; return $0 } }
+        }
+    }
+
+    @Test func aFailedPollIsCountedAndTheNextTickGoesOn() async throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = try EmbeddedLog.open(dataDir: dir, logger: logger)
+        let ingestor = Ingestor(source: FailingSecondPoll(), publisher: try log.publisher(),
+                                configuration: .init(topic: topic, places: try places(20), interval: .milliseconds(1)),
+                                logger: logger)
+        let group = ServiceGroup(services: [ingestor], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ingestor.stats.ticks < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let stats = ingestor.stats
+        #expect(stats.failedPolls == 1)
+        #expect(stats.ticks >= 3)
+        #expect(stats.published == stats.ticks * 20)
+        try await log.close()
+    }
+}

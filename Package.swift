@@ -69,6 +69,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .executableTarget(
+            name: "meteo-bench",
+            dependencies: ["MeteoCore", "MeteoSources", "MeteoEmbedded", "MeteoPipeline",
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/SinkThroughput"
+        ),
         .testTarget(name: "MeteoCoreTests", dependencies: ["MeteoCore"]),
         .testTarget(
             name: "MeteoSourcesTests",

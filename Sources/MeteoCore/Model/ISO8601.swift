@@ -16,10 +16,13 @@ public enum ISO8601 {
         var out = [UInt8]()
         out.reserveCapacity(24)
         func put(_ v: Int64, _ width: Int) {
-            var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+            let first = out.count
             var v = v
-            for i in stride(from: width - 1, through: 0, by: -1) { digits[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
-            out.append(contentsOf: digits)
+            for _ in 0..<width { out.append(UInt8(ascii: "0")) }
+            for i in stride(from: first + width - 1, through: first, by: -1) {
+                out[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10)
+                v /= 10
+            }
         }
         put(y, 4); out.append(UInt8(ascii: "-")); put(m, 2); out.append(UInt8(ascii: "-")); put(d, 2)
         out.append(UInt8(ascii: "T"))

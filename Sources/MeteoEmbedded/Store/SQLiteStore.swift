@@ -1,0 +1,278 @@
+import Foundation
+import Logging
+import MeteoCore
+
+/// The embedded observation store: one SQLite file, `<data dir>/store.sqlite`.
+///
+/// Observations are keyed on (place id, observed time in Unix seconds), so that writing the
+/// same observation again overwrites it. A `latest` table keeps the newest observation of each
+/// place, updated in the same transaction. Dead letters live in `dead_letters`, unique on
+/// (topic, partition, offset).
+public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
+    public static let fileName = "store.sqlite"
+
+    let connection: SQLiteConnection
+    let logger: Logger
+
+    init(connection: SQLiteConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    static let columns = """
+        place_id, observed_at, name, country, region, latitude, longitude, source, temperature_c, feels_like_c, \
+        humidity_pct, pressure_hpa, wind_speed_ms, wind_direction_deg, wind_gust_ms, cloud_cover_pct, visibility_m, \
+        rain_mm, snow_mm, weather_code
+        """
+
+    static let placeholders = (1...20).map { "?\($0)" }.joined(separator: ", ")
+
+    static func columnDefinitions(primaryKey: String) -> String {
+        """
+            place_id TEXT NOT NULL,
+            observed_at INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            country TEXT NOT NULL,
+            region TEXT,
+            latitude REAL NOT NULL,
+            longitude REAL NOT NULL,
+            source TEXT NOT NULL,
+            temperature_c REAL,
+            feels_like_c REAL,
+            humidity_pct REAL,
+            pressure_hpa REAL,
+            wind_speed_ms REAL,
+            wind_direction_deg REAL,
+            wind_gust_ms REAL,
+            cloud_cover_pct REAL,
+            visibility_m REAL,
+            rain_mm REAL,
+            snow_mm REAL,
+            weather_code INTEGER,
+            PRIMARY KEY (\(primaryKey))
+        """
+    }
+
+    /// Opens (creating if needed) the store in `dataDir`.
+    public static func open(dataDir: URL, logger: Logger) throws -> SQLiteStore {
+        let connection = try SQLiteConnection.open(path: dataDir.appendingPathComponent(fileName).path, errorCode: .store)
+        try connection.execute("""
+            CREATE TABLE IF NOT EXISTS observations (
+            \(columnDefinitions(primaryKey: "place_id, observed_at"))
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS observations_region_time ON observations (region, observed_at);
+            CREATE INDEX IF NOT EXISTS observations_time ON observations (observed_at);
+            CREATE TABLE IF NOT EXISTS latest (
+            \(columnDefinitions(primaryKey: "place_id"))
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS latest_region ON latest (region);
+            CREATE TABLE IF NOT EXISTS dead_letters (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                reason TEXT NOT NULL,
+                topic TEXT NOT NULL,
+                partition INTEGER NOT NULL,
+                offset INTEGER NOT NULL,
+                key TEXT,
+                payload BLOB NOT NULL,
+                failed_at_ms INTEGER NOT NULL,
+                UNIQUE (topic, partition, offset)
+            );
+            """)
+        return SQLiteStore(connection: connection, logger: logger)
+    }
+
+    public func close() async throws {}
+
+    // MARK: Writing
+
+    public func upsert(_ observations: [Observation]) async throws -> UpsertSummary {
+        try await write(observations, deadLetters: [])
+    }
+
+    public func record(_ letters: [DeadLetter]) async throws {
+        _ = try await write([], deadLetters: letters)
+    }
+
+    /// Upserts the observations and records the dead letters in one transaction.
+    public func write(_ observations: [Observation], deadLetters: [DeadLetter]) async throws -> UpsertSummary {
+        guard !observations.isEmpty || !deadLetters.isEmpty else { return UpsertSummary() }
+        return try await connection.perform { db in
+            try db.transaction { () throws -> UpsertSummary in
+                var summary = UpsertSummary()
+                let insert = try db.statement("INSERT OR IGNORE INTO observations (\(Self.columns)) VALUES (\(Self.placeholders))")
+                let update = try db.statement("""
+                    UPDATE observations SET name = ?3, country = ?4, region = ?5, latitude = ?6, longitude = ?7, source = ?8,
+                    temperature_c = ?9, feels_like_c = ?10, humidity_pct = ?11, pressure_hpa = ?12, wind_speed_ms = ?13,
+                    wind_direction_deg = ?14, wind_gust_ms = ?15, cloud_cover_pct = ?16, visibility_m = ?17, rain_mm = ?18,
+                    snow_mm = ?19, weather_code = ?20 WHERE place_id = ?1 AND observed_at = ?2
+                    """)
+                var newest: [String: Int] = [:]
+                for (i, o) in observations.enumerated() {
+                    insert.reset()
+                    Self.bind(o, to: insert)
+                    try insert.step()
+                    if db.changes == 1 {
+                        summary.inserted += 1
+                    } else {
+                        update.reset()
+                        Self.bind(o, to: update)
+                        try update.step()
+                        summary.updated += 1
+                    }
+                    if let j = newest[o.placeID], observations[j].observedAt > o.observedAt { continue }
+                    newest[o.placeID] = i
+                }
+                let latest = try db.statement("""
+                    INSERT INTO latest (\(Self.columns)) VALUES (\(Self.placeholders))
+                    ON CONFLICT (place_id) DO UPDATE SET observed_at = excluded.observed_at, name = excluded.name,
+                    country = excluded.country, region = excluded.region, latitude = excluded.latitude,
+                    longitude = excluded.longitude, source = excluded.source, temperature_c = excluded.temperature_c,
+                    feels_like_c = excluded.feels_like_c, humidity_pct = excluded.humidity_pct,
+                    pressure_hpa = excluded.pressure_hpa, wind_speed_ms = excluded.wind_speed_ms,
+                    wind_direction_deg = excluded.wind_direction_deg, wind_gust_ms = excluded.wind_gust_ms,
+                    cloud_cover_pct = excluded.cloud_cover_pct, visibility_m = excluded.visibility_m,
+                    rain_mm = excluded.rain_mm, snow_mm = excluded.snow_mm, weather_code = excluded.weather_code
+                    WHERE excluded.observed_at >= latest.observed_at
+                    """)
+                for i in newest.values {
+                    latest.reset()
+                    Self.bind(observations[i], to: latest)
+                    try latest.step()
+                }
+                if !deadLetters.isEmpty {
+                    let dead = try db.statement("""
+                        INSERT OR IGNORE INTO dead_letters (reason, topic, partition, offset, key, payload, failed_at_ms)
+                        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                        """)
+                    for d in deadLetters {
+                        dead.reset()
+                        dead.bind(1, d.reason)
+                        dead.bind(2, d.topic)
+                        dead.bind(3, Int64(d.partition))
+                        dead.bind(4, d.offset)
+                        dead.bind(5, d.key)
+                        dead.bind(6, blob: d.payload)
+                        dead.bind(7, Int64(d.failedAt.timeIntervalSince1970 * 1000))
+                        try dead.step()
+                    }
+                }
+                return summary
+            }
+        }
+    }
+
+    static func bind(_ o: Observation, to s: SQLiteStatement) {
+        s.bind(1, o.placeID)
+        s.bind(2, ObservationKey(placeID: o.placeID, observedAt: o.observedAt).epochSeconds)
+        s.bind(3, o.name)
+        s.bind(4, o.country)
+        s.bind(5, o.region)
+        s.bind(6, o.latitude)
+        s.bind(7, o.longitude)
+        s.bind(8, o.source)
+        s.bind(9, o.temperatureC)
+        s.bind(10, o.feelsLikeC)
+        s.bind(11, o.humidityPct)
+        s.bind(12, o.pressureHPa)
+        s.bind(13, o.windSpeedMS)
+        s.bind(14, o.windDirectionDeg)
+        s.bind(15, o.windGustMS)
+        s.bind(16, o.cloudCoverPct)
+        s.bind(17, o.visibilityM)
+        s.bind(18, o.rainMM)
+        s.bind(19, o.snowMM)
+        s.bind(20, o.weatherCode)
+    }
+
+    static func observation(from s: SQLiteStatement) -> Observation {
+        Observation(
+            placeID: s.text(0) ?? "", name: s.text(2) ?? "", country: s.text(3) ?? "", region: s.text(4),
+            latitude: s.double(5) ?? 0, longitude: s.double(6) ?? 0,
+            observedAt: Date(timeIntervalSince1970: Double(s.int64(1) ?? 0)), source: s.text(7) ?? "",
+            temperatureC: s.double(8), feelsLikeC: s.double(9), humidityPct: s.double(10), pressureHPa: s.double(11),
+            windSpeedMS: s.double(12), windDirectionDeg: s.double(13), windGustMS: s.double(14),
+            cloudCoverPct: s.double(15), visibilityM: s.double(16), rainMM: s.double(17), snowMM: s.double(18),
+            weatherCode: s.int64(19).map { Int($0) })
+    }
+
+    // MARK: Reading
+
+    public func observations(_ query: ObservationQuery) async throws -> [Observation] {
+        var clauses: [String] = []
+        if let ids = query.placeIDs {
+            guard !ids.isEmpty else { return [] }
+            clauses.append("place_id IN (\(ids.indices.map { "?\($0 + 1)" }.joined(separator: ", ")))")
+        }
+        var next = (query.placeIDs?.count ?? 0) + 1
+        var regionIndex: Int32?
+        var sinceIndex: Int32?
+        var untilIndex: Int32?
+        if query.region != nil { clauses.append("region = ?\(next)"); regionIndex = Int32(next); next += 1 }
+        if query.since != nil { clauses.append("observed_at >= ?\(next)"); sinceIndex = Int32(next); next += 1 }
+        if query.until != nil { clauses.append("observed_at < ?\(next)"); untilIndex = Int32(next); next += 1 }
+        var sql = "SELECT \(Self.columns) FROM observations"
+        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+        sql += query.newestFirst ? " ORDER BY observed_at DESC, place_id" : " ORDER BY observed_at, place_id"
+        if let limit = query.limit { sql += " LIMIT \(max(0, limit))" }
+        let statementSQL = sql
+        let (regionAt, sinceAt, untilAt) = (regionIndex, sinceIndex, untilIndex)
+        return try await connection.perform { db in
+            let s = try db.prepare(statementSQL)
+            defer { s.finalize() }
+            for (i, id) in (query.placeIDs ?? []).enumerated() { s.bind(Int32(i + 1), id) }
+            if let regionAt { s.bind(regionAt, query.region) }
+            if let sinceAt, let since = query.since { s.bind(sinceAt, Int64(since.timeIntervalSince1970.rounded(.up))) }
+            if let untilAt, let until = query.until { s.bind(untilAt, Int64(until.timeIntervalSince1970.rounded(.up))) }
+            var out: [Observation] = []
+            while try s.step() { out.append(Self.observation(from: s)) }
+            return out
+        }
+    }
+
+    public func latest(region: String?) async throws -> [Observation] {
+        try await connection.perform { db in
+            let s = try db.prepare(region == nil
+                ? "SELECT \(Self.columns) FROM latest ORDER BY place_id"
+                : "SELECT \(Self.columns) FROM latest WHERE region = ?1 ORDER BY place_id")
+            defer { s.finalize() }
+            if let region { s.bind(1, region) }
+            var out: [Observation] = []
+            while try s.step() { out.append(Self.observation(from: s)) }
+            return out
+        }
+    }
+
+    public func count() async throws -> Int {
+        try await scalar("SELECT count(*) FROM observations")
+    }
+
+    public func deadLetterCount() async throws -> Int {
+        try await scalar("SELECT count(*) FROM dead_letters")
+    }
+
+    public func deadLetters(limit: Int) async throws -> [DeadLetter] {
+        try await connection.perform { db in
+            let s = try db.statement("""
+                SELECT reason, topic, partition, offset, key, payload, failed_at_ms FROM dead_letters ORDER BY id DESC LIMIT ?1
+                """)
+            s.bind(1, Int64(max(0, limit)))
+            var out: [DeadLetter] = []
+            while try s.step() {
+                out.append(DeadLetter(reason: s.text(0) ?? "", topic: s.text(1) ?? "", partition: Int(s.int64(2) ?? 0),
+                                      offset: s.int64(3) ?? 0, key: s.text(4), payload: s.blob(5),
+                                      failedAt: Date(timeIntervalSince1970: Double(s.int64(6) ?? 0) / 1000)))
+            }
+            s.reset()
+            return out
+        }
+    }
+
+    private func scalar(_ sql: String) async throws -> Int {
+        try await connection.perform { db in
+            let s = try db.statement(sql)
+            let v = try s.step() ? (s.int64(0) ?? 0) : 0
+            s.reset()
+            return Int(v)
+        }
+    }
+}

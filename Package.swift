@@ -67,6 +67,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -85,13 +86,20 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "MeteoEmbeddedTests", dependencies: ["MeteoCore", "MeteoEmbedded"]),
+        .testTarget(
+            name: "MeteoEmbeddedTests",
+            dependencies: ["MeteoCore", "MeteoEmbedded", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "MeteoPipelineTests",
             dependencies: ["MeteoCore", "MeteoPipeline", "MeteoEmbedded", "MeteoSources",
+                           .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
-        .testTarget(name: "MeteoCLITests", dependencies: ["meteo", "MeteoCore", "MeteoEmbedded"]),
+        .testTarget(
+            name: "MeteoCLITests",
+            dependencies: ["meteo", "MeteoCore", "MeteoEmbedded", .product(name: "Logging", package: "swift-log")]
+        ),
     ]
 )
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MeteoCore
 import MeteoEmbedded
 import Testing

@@ -6,6 +6,7 @@ import MeteoEmbedded
 import MeteoPipeline
 import MeteoSources
 import ServiceLifecycle
+import UnixSignals
 import Synchronization
 
 struct DemoCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeteoCore
+import MeteoEmbedded
 import MeteoSources
 
 struct DoctorCommand: AsyncParsableCommand {

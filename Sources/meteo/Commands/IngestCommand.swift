@@ -2,9 +2,11 @@ import ArgumentParser
 import Foundation
 import Logging
 import MeteoCore
+import MeteoEmbedded
 import MeteoPipeline
 import MeteoSources
 import ServiceLifecycle
+import UnixSignals
 
 struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,7 @@
+import Foundation
 import ArgumentParser
 import MeteoCore
+import MeteoEmbedded
 
 struct PlacesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

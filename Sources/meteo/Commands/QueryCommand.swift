@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeteoCore
+import MeteoEmbedded
 
 struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,14 +56,14 @@ struct QueryCommand: AsyncParsableCommand {
             let untilDate = try until.map { try Self.parseTime($0, flag: "--until") }
 
             if let region {
-                guard let r = Region.named(region) ?? (region == "world" ? Region(name: "world", box: try BoundingBox(lonMin: -180, latMin: -90, lonMax: 180, latMax: 90)) : nil) else {
+                guard let regionName = Region.named(region)?.name ?? (region.lowercased() == "world" ? "world" : nil) else {
                     throw MeteoError(code: .invalidConfiguration, "unknown region '\(region)': the built-in regions are \(Region.builtin.map(\.name).joined(separator: ", "))")
                 }
-                let latest = try await store.latest(region: r.name)
+                let latest = try await store.latest(region: regionName)
                 guard !latest.isEmpty else {
-                    throw MeteoError(code: .unknownPlace, "no observations of region \(r.name) in \(configuration.dataDir): run 'meteo demo' or 'meteo ingest' first")
+                    throw MeteoError(code: .unknownPlace, "no observations of region \(regionName) in \(configuration.dataDir): run 'meteo demo' or 'meteo ingest' first")
                 }
-                try render(latest: nil, rows: latest.sorted { $0.name < $1.name }, title: "Latest weather in \(r.name)")
+                try render(latest: nil, rows: latest.sorted { $0.name < $1.name }, title: "Latest weather in \(regionName)")
                 return
             }
             let catalogue = try PlaceCatalogue.bundled()

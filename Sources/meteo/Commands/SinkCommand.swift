@@ -2,8 +2,10 @@ import ArgumentParser
 import Foundation
 import Logging
 import MeteoCore
+import MeteoEmbedded
 import MeteoPipeline
 import ServiceLifecycle
+import UnixSignals
 
 struct SinkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -66,7 +68,7 @@ struct SinkCommand: AsyncParsableCommand {
                 consumer: try log.consumer(group: configuration.group, topic: configuration.topic),
                 writer: storage,
                 configuration: .init(batchSize: configuration.batchSize, format: payloadFormat,
-                                     stopWhenIdle: untilIdle ? { true } : nil, crashAfterWrites: crash),
+                                     stopWhenIdle: untilIdle ? { @Sendable in true } : nil, crashAfterWrites: crash),
                 logger: logger,
                 onBatch: { s in
                     Terminal.progress("  stored \(formatCount(s.stored)) observations, \(s.deadLettered) dead letters")

@@ -87,7 +87,7 @@ struct IngestCommand: AsyncParsableCommand {
                 }
             )
             let group = ServiceGroup(configuration: .init(
-                services: [.init(service: ingestor)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: ingestor, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
             try await SourceFactory.shutdown()
             let s = ingestor.stats

@@ -75,7 +75,7 @@ struct SinkCommand: AsyncParsableCommand {
                 }
             )
             let group = ServiceGroup(configuration: .init(
-                services: [.init(service: sink)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: sink, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
             let s = sink.stats
             Terminal.out("consumed \(formatCount(s.consumed)) events: stored \(formatCount(s.stored)) (\(formatCount(s.inserted)) new, \(formatCount(s.updated)) overwritten), \(s.deadLettered) dead letters")

@@ -1,0 +1,114 @@
+import Foundation
+import MeteoCore
+import MeteoEmbedded
+import Testing
+
+@Suite("SQLite store")
+struct SQLiteStoreTests {
+    @Test func upsertIsIdempotentOnPlaceAndTime() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore.open(dataDir: dir, logger: testLogger)
+        let batch = (0..<100).map { sample("p\($0 % 10)", at: 1_700_000_000 + Double($0 / 10) * 600) }
+        let first = try await store.upsert(batch)
+        #expect(first == UpsertSummary(inserted: 100, updated: 0))
+        var changed = batch
+        changed[0].temperatureC = 25
+        let second = try await store.upsert(changed)
+        #expect(second == UpsertSummary(inserted: 0, updated: 100))
+        #expect(try await store.count() == 100)
+        let p0 = try await store.observations(ObservationQuery(placeIDs: ["p0"], newestFirst: false))
+        #expect(p0.first?.temperatureC == 25)
+    }
+
+    @Test func absentValuesComeBackAbsent() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore.open(dataDir: dir, logger: testLogger)
+        var o = sample("x", at: 1_700_000_000, temperature: nil, region: nil)
+        o.rainMM = 0
+        o.snowMM = nil
+        o.weatherCode = 61
+        _ = try await store.upsert([o])
+        let back = try #require(try await store.observations(ObservationQuery()).first)
+        #expect(back == o)
+        #expect(back.temperatureC == nil)
+        #expect(back.rainMM == 0)
+        #expect(back.snowMM == nil)
+    }
+
+    @Test func latestKeepsTheNewestAndIgnoresOlderReplays() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore.open(dataDir: dir, logger: testLogger)
+        _ = try await store.upsert([sample("a", at: 2000, temperature: 2), sample("a", at: 3000, temperature: 3), sample("b", at: 1000, region: "Other")])
+        _ = try await store.upsert([sample("a", at: 1000, temperature: 1)])  // an old replay
+        let latest = try await store.latest(region: nil)
+        #expect(latest.count == 2)
+        #expect(latest.first { $0.placeID == "a" }?.temperatureC == 3)
+        #expect(try await store.latest(region: "Other").map(\.placeID) == ["b"])
+        #expect(try await store.count() == 4)
+    }
+
+    @Test func queriesFilterOrderAndLimit() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore.open(dataDir: dir, logger: testLogger)
+        var batch: [Observation] = []
+        for t in 0..<10 {
+            batch.append(sample("a", at: Double(t) * 600))
+            batch.append(sample("b", at: Double(t) * 600, region: "R2"))
+        }
+        _ = try await store.upsert(batch)
+        let a = try await store.observations(ObservationQuery(placeIDs: ["a"]))
+        #expect(a.count == 10)
+        #expect(a.first?.observedAt == Date(timeIntervalSince1970: 5400), "newest first")
+        let window = try await store.observations(ObservationQuery(placeIDs: ["a", "b"], since: Date(timeIntervalSince1970: 1200),
+                                                                   until: Date(timeIntervalSince1970: 3000), newestFirst: false))
+        #expect(window.map(\.observedAt.timeIntervalSince1970) == [1200, 1200, 1800, 1800, 2400, 2400])
+        let region = try await store.observations(ObservationQuery(region: "R2", limit: 3))
+        #expect(region.count == 3)
+        #expect(region.allSatisfy { $0.placeID == "b" })
+        #expect(try await store.observations(ObservationQuery(placeIDs: [])).isEmpty)
+    }
+
+    @Test func deadLettersKeepTheirBytesAndAreIdempotent() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore.open(dataDir: dir, logger: testLogger)
+        let payload: [UInt8] = [0xFF, 0x00, 0x7B, 0xC3, 0x28]
+        let letter = DeadLetter(reason: "malformed JSON", topic: "t", partition: 0, offset: 42, key: "k", payload: payload, failedAt: Date())
+        _ = try await store.write([sample("a", at: 1)], deadLetters: [letter])
+        _ = try await store.write([], deadLetters: [letter])  // redelivered after a crash
+        #expect(try await store.deadLetterCount() == 1)
+        let back = try #require(try await store.deadLetters(limit: 5).first)
+        #expect(back.payload == payload)
+        #expect(back.offset == 42)
+        #expect(back.reason == "malformed JSON")
+        #expect(try await store.count() == 1)
+    }
+
+    @Test func hostileStringsAreStoredLiterally() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore.open(dataDir: dir, logger: testLogger)
+        let names = ["<script>alert(1)</script>", "'); DROP TABLE observations;--", "{\"$ne\": null}", "Zürich", "東京"]
+        _ = try await store.upsert(names.enumerated().map { i, name in
+            var o = sample(name, at: Double(i))
+            o.name = name
+            return o
+        })
+        let back = try await store.observations(ObservationQuery(newestFirst: false))
+        #expect(back.map(\.name) == names)
+        #expect(back.map(\.placeID) == names)
+        #expect(try await store.count() == 5)
+    }
+
+    @Test func aDataDirUnderAFileIsAClearError() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("file")
+        try Data().write(to: file)
+        #expect(throws: MeteoError.self) { try SQLiteStore.open(dataDir: file, logger: testLogger) }
+    }
+}

@@ -52,7 +52,7 @@ var generated: [Observation] = []
 generated.reserveCapacity(total)
 let genTime = clock.measure {
     for tick in 0..<ticks {
-        let obs = source.observations(places: places, tick: tick)
+        let obs = source.observations(places: places, tick: Int64(tick))
         generated.append(contentsOf: obs.prefix(total - generated.count))
     }
 }

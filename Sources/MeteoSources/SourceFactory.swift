@@ -1,26 +1,36 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
 import MeteoCore
 
-/// Builds the source a configuration names.
+/// Builds the source a configuration asks for (`config.source`). The CLI's composition root
+/// calls it once and keeps the source for the life of the ingestor.
+///
+/// HTTP client lifetime: the API sources use the `httpClient` passed in and never shut it down.
+/// The default, ``HTTPClient/shared``, lives for the whole process and must not be shut down;
+/// a caller that passes its own client shuts it down after the last poll.
 public enum SourceFactory {
-    /// The source of `configuration.source`. For the synthetic source the clock starts at the
-    /// current 10-minute boundary.
-    public static func make(configuration: MeteoConfiguration, logger: Logger) throws -> any WeatherSource {
-        switch configuration.source {
-        case .synthetic:
-            let now = (Date().timeIntervalSince1970 / 600).rounded(.down) * 600
-            return SyntheticSource(seed: configuration.seed, start: Date(timeIntervalSince1970: now), step: .seconds(600))
+    public static func make(
+        config: MeteoConfiguration,
+        httpClient: HTTPClient = .shared,
+        retryPolicy: RetryPolicy? = nil,
+        logger: Logger
+    ) throws(MeteoError) -> any WeatherSource {
+        switch config.source {
+        case .openMeteo:
+            return OpenMeteoSource(configuration: config, httpClient: httpClient, retryPolicy: retryPolicy, logger: logger)
+        case .openWeatherMap:
+            return try OpenWeatherMapSource(configuration: config, httpClient: httpClient, retryPolicy: retryPolicy, logger: logger)
         case .replay:
-            guard let file = configuration.replayFile else {
-                throw MeteoError(code: .invalidConfiguration, "the replay source needs a file: give --replay-file FILE (or METEO_REPLAY_FILE)")
+            guard let file = config.replayFile, !file.isEmpty else {
+                throw MeteoError(code: .invalidConfiguration,
+                                 "the replay source needs a file: set --replay-file (or METEO_REPLAY_FILE) to an NDJSON, legacy box/city or CSV recording")
             }
-            return ReplaySource(url: URL(fileURLWithPath: file))
-        case .openMeteo, .openWeatherMap:
-            throw MeteoError(code: .invalidConfiguration, "the \(configuration.source.rawValue) source is not in this build yet")
+            return ReplaySource(path: file)
+        case .synthetic:
+            // The clock starts at the current 10-minute boundary, so live-looking runs end "now".
+            let now = (Date().timeIntervalSince1970 / 600).rounded(.down) * 600
+            return SyntheticSource(seed: config.seed, start: Date(timeIntervalSince1970: now))
         }
     }
-
-    /// Releases shared HTTP resources; call once at exit.
-    public static func shutdown() async throws {}
 }

@@ -2,105 +2,146 @@ import Foundation
 import MeteoCore
 import Synchronization
 
-/// Replays a recording: NDJSON Meteo events, lines each holding a legacy OpenWeatherMap
-/// `box/city` payload (or a current-weather object), or CSV whose header uses the JSON field
-/// names (`place_id,name,country,region,latitude,longitude,observed_at,source,temperature_c,…`).
+/// Replays a recording: the first ``poll(_:)`` returns every observation of the file, later
+/// polls return an empty batch.
 ///
-/// The first poll returns the whole recording; later polls return nothing. Observations keep
-/// the `source` they were recorded with. A bad line is reported as a failure with its line
-/// number, never skipped silently. The places passed to `poll` are ignored.
-public final class ReplaySource: WeatherSource {
-    public let name = "replay"
-    public let url: URL
-    private let done = Mutex(false)
+/// Formats, recognised by extension (`.ndjson`, `.jsonl`, `.json` → JSON lines; `.csv` → CSV)
+/// or else by the first non-blank character (`{` → JSON lines, anything else → CSV):
+/// - **JSON lines**: each line a Meteo event (``EventCodec``), a legacy OpenWeatherMap
+///   `box/city` payload (one observation per city) or an OWM current-weather object.
+/// - **CSV** with a header of ``Observation/CodingKeys`` names (`place_id,name,…,weather_code`);
+///   an empty field is `nil`; `place_id`, `latitude`, `longitude` and `observed_at` are required,
+///   a missing `source` column means `replay`.
+///
+/// Observations keep the `source` they were recorded with. Each bad line (or bad city of a
+/// legacy line) is a ``SourceFailure`` whose reason starts with `line N:`; nothing is dropped
+/// silently. The `places` argument of ``poll(_:)`` is ignored: a recording is replayed whole.
+public final class ReplaySource: WeatherSource, Sendable {
+    public enum Format: String, Sendable { case jsonLines = "json-lines", csv }
 
-    public init(url: URL) {
-        self.url = url
+    public var name: String { "replay" }
+    public let path: String
+    private let consumed = Mutex(false)
+
+    public init(path: String) {
+        self.path = path
     }
 
     public func poll(_ places: [Place]) async throws -> SourceBatch {
-        let first = done.withLock { d -> Bool in
-            defer { d = true }
-            return !d
+        let first = consumed.withLock { done in
+            defer { done = true }
+            return !done
         }
         guard first else { return SourceBatch() }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw MeteoError(code: .io, "cannot read the replay file \(url.path): check --replay-file (\(error.localizedDescription))")
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            consumed.withLock { $0 = false }  // a later poll may find the file
+            throw MeteoError(code: .io, "cannot read the replay file '\(path)': \(error.localizedDescription); check --replay-file")
         }
-        return try Self.decode(Array(data), fileName: url.lastPathComponent)
+        let text = String(decoding: data, as: UTF8.self)
+        return Self.parse(text, format: Self.detectFormat(path: path, text: text))
     }
 
-    /// Decodes a recording's bytes.
-    public static func decode(_ bytes: [UInt8], fileName: String) throws(MeteoError) -> SourceBatch {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw MeteoError(code: .malformedPayload, "the replay file \(fileName) is not UTF-8 text")
+    /// The format of a file, from its extension or else its first non-blank character.
+    public static func detectFormat(path: String, text: String) -> Format {
+        switch (path as NSString).pathExtension.lowercased() {
+        case "ndjson", "jsonl", "json": return .jsonLines
+        case "csv": return .csv
+        default: return text.first(where: { !$0.isWhitespace }) == "{" ? .jsonLines : .csv
         }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        let firstLine = lines.first { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? ""
-        if fileName.lowercased().hasSuffix(".csv") || firstLine.hasPrefix("place_id,") {
-            return try decodeCSV(lines, fileName: fileName)
-        }
+    }
+
+    /// Parses a whole recording.
+    public static func parse(_ text: String, format: Format) -> SourceBatch {
         var batch = SourceBatch()
-        for (n, raw) in lines.enumerated() {
-            let line = raw.last == "\r" ? raw.dropLast() : raw
-            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            do {
-                for result in try PayloadFormat.auto.decode(Array(line.utf8)) {
-                    switch result {
-                    case .success(let o): batch.observations.append(o)
-                    case .failure(let e): batch.failures.append(SourceFailure(placeID: nil, reason: "\(fileName) line \(n + 1): \(e.message)"))
+        // Keep original line numbers: split on "\n" without dropping empty lines.
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.last == "\r" ? $0.dropLast() : $0 }
+        switch format {
+        case .jsonLines:
+            for (i, line) in lines.enumerated() where !line.allSatisfy(\.isWhitespace) {
+                do throws(MeteoError) {
+                    let results = try PayloadFormat.auto.decode(line.utf8)
+                    for (k, result) in results.enumerated() {
+                        switch result {
+                        case .success(let o): batch.observations.append(o)
+                        case .failure(let e):
+                            let place = results.count > 1 ? "line \(i + 1), entry \(k + 1)" : "line \(i + 1)"
+                            batch.failures.append(SourceFailure(placeID: nil, reason: "\(place): \(e.message)"))
+                        }
                     }
+                } catch {
+                    batch.failures.append(SourceFailure(placeID: nil, reason: "line \(i + 1): \(error.message)"))
                 }
-            } catch {
-                batch.failures.append(SourceFailure(placeID: nil, reason: "\(fileName) line \(n + 1): \(error.message)"))
+            }
+        case .csv:
+            guard let headerIndex = lines.firstIndex(where: { !$0.allSatisfy(\.isWhitespace) }) else { return batch }
+            let header = CSV.fields(lines[headerIndex]).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            var columns: [Observation.CodingKeys: Int] = [:]
+            for (i, name) in header.enumerated() {
+                if let key = Observation.CodingKeys(rawValue: name) { columns[key] = i }
+            }
+            let required: [Observation.CodingKeys] = [.placeID, .latitude, .longitude, .observedAt]
+            let missing = required.filter { columns[$0] == nil }
+            guard missing.isEmpty else {
+                batch.failures.append(SourceFailure(
+                    placeID: nil,
+                    reason: "line \(headerIndex + 1): the CSV header lacks \(missing.map(\.rawValue).joined(separator: ", ")); expected Observation field names such as place_id,name,country,region,latitude,longitude,observed_at,source,temperature_c"))
+                return batch
+            }
+            for i in (headerIndex + 1)..<lines.count where !lines[i].allSatisfy(\.isWhitespace) {
+                let fields = CSV.fields(lines[i])
+                do throws(MeteoError) {
+                    batch.observations.append(try csvObservation(fields, columns: columns, columnCount: header.count))
+                } catch {
+                    let id = columns[.placeID].flatMap { $0 < fields.count ? fields[$0] : nil }
+                    batch.failures.append(SourceFailure(placeID: id?.isEmpty == false ? id : nil, reason: "line \(i + 1): \(error.message)"))
+                }
             }
         }
         return batch
     }
 
-    static func decodeCSV(_ lines: [Substring], fileName: String) throws(MeteoError) -> SourceBatch {
-        guard let headerLine = lines.first else { return SourceBatch() }
-        let header = CSV.fields(headerLine.last == "\r" ? headerLine.dropLast() : headerLine)
-        let known = Set(Observation.CodingKeys.allCases.map(\.rawValue))
-        if let unknown = header.first(where: { !known.contains($0) }) {
-            throw MeteoError(code: .malformedPayload, "\(fileName): unknown CSV column '\(unknown)'; the columns are the JSON field names: \(Observation.CodingKeys.allCases.map(\.rawValue).joined(separator: ","))")
+    static func csvObservation(_ fields: [String], columns: [Observation.CodingKeys: Int], columnCount: Int) throws(MeteoError) -> Observation {
+        guard fields.count == columnCount else {
+            throw MeteoError(code: .malformedPayload, "expected \(columnCount) fields as in the header, found \(fields.count)")
         }
-        for required in ["place_id", "name", "latitude", "longitude", "observed_at"] where !header.contains(required) {
-            throw MeteoError(code: .malformedPayload, "\(fileName): the CSV header has no '\(required)' column")
+        func text(_ key: Observation.CodingKeys) -> String? {
+            guard let i = columns[key] else { return nil }
+            let v = fields[i].trimmingCharacters(in: .whitespaces)
+            return v.isEmpty ? nil : v
         }
-        var batch = SourceBatch()
-        for (n, raw) in lines.enumerated().dropFirst() {
-            let line = raw.last == "\r" ? raw.dropLast() : raw
-            if line.isEmpty { continue }
-            let fields = CSV.fields(line)
-            guard fields.count == header.count else {
-                batch.failures.append(SourceFailure(placeID: nil, reason: "\(fileName) line \(n + 1): \(fields.count) fields, the header has \(header.count)"))
-                continue
-            }
-            // Build an event object and decode it with the event codec, so that the rules are the same.
-            var object: [String: JSONValue] = ["v": .number(1), "source": .string("replay"), "country": .string("")]
-            var bad: String?
-            for (name, value) in zip(header, fields) {
-                switch name {
-                case "place_id", "name", "country", "region", "observed_at", "source":
-                    object[name] = value.isEmpty && name == "region" ? .null : .string(value)
-                default:
-                    if value.isEmpty { object[name] = .null } else if let d = Double(value), d.isFinite { object[name] = .number(d) } else {
-                        bad = "column \(name) holds '\(value.prefix(40))', not a number"
-                    }
-                }
-            }
-            if let bad {
-                batch.failures.append(SourceFailure(placeID: nil, reason: "\(fileName) line \(n + 1): \(bad)"))
-                continue
-            }
-            do {
-                batch.observations.append(try EventCodec.decode(.object(object)))
-            } catch {
-                batch.failures.append(SourceFailure(placeID: nil, reason: "\(fileName) line \(n + 1): \(error.message)"))
-            }
+        func number(_ key: Observation.CodingKeys) throws(MeteoError) -> Double? {
+            guard let t = text(key) else { return nil }
+            guard let d = Double(t) else { throw MeteoError(code: .malformedPayload, "field '\(key.rawValue)' is not a number: '\(t.prefix(40))'") }
+            return d
         }
-        return batch
+        func required(_ key: Observation.CodingKeys) throws(MeteoError) -> Double {
+            guard let d = try number(key) else { throw MeteoError(code: .malformedPayload, "field '\(key.rawValue)' is empty") }
+            return d
+        }
+        guard let id = text(.placeID) else { throw MeteoError(code: .malformedPayload, "field 'place_id' is empty") }
+        guard let timeText = text(.observedAt) else { throw MeteoError(code: .malformedPayload, "field 'observed_at' is empty") }
+        guard let observedAt = ISO8601.date(from: timeText) else {
+            throw MeteoError(code: .malformedPayload, "field 'observed_at' is not an ISO 8601 time: '\(timeText.prefix(40))'")
+        }
+        var code: Int?
+        if let c = try number(.weatherCode) {
+            guard c == c.rounded(), abs(c) < 1e9 else { throw MeteoError(code: .malformedPayload, "field 'weather_code' is not an integer: \(c)") }
+            code = Int(c)
+        }
+        let o = Observation(
+            placeID: id, name: text(.name) ?? id, country: text(.country) ?? "", region: text(.region),
+            latitude: try required(.latitude), longitude: try required(.longitude),
+            observedAt: observedAt, source: text(.source) ?? "replay",
+            temperatureC: try number(.temperatureC), feelsLikeC: try number(.feelsLikeC),
+            humidityPct: try number(.humidityPct), pressureHPa: try number(.pressureHPa),
+            windSpeedMS: try number(.windSpeedMS), windDirectionDeg: try number(.windDirectionDeg),
+            windGustMS: try number(.windGustMS), cloudCoverPct: try number(.cloudCoverPct),
+            visibilityM: try number(.visibilityM), rainMM: try number(.rainMM), snowMM: try number(.snowMM),
+            weatherCode: code)
+        try o.validate()
+        return o
     }
 }

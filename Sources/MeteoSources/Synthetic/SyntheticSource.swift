@@ -2,171 +2,186 @@ import Foundation
 import MeteoCore
 import Synchronization
 
-/// Deterministic, physically plausible generated weather, labelled `synthetic`.
+/// Deterministic, seeded, physically plausible weather, for tests, demos and benchmarks.
 ///
-/// The same seed, place and instant always give the same observation, on any run. The
-/// synthetic clock starts at `start` and moves one `step` per ``poll(_:)``, so N polls over P
-/// places give N × P distinct (place, time) keys.
+/// The source has its own clock: tick *n* is `start + n × step`. Each ``poll(_:)`` takes the
+/// next tick (the first poll is tick 0), so N polls over P places give N × P distinct
+/// (place, time) keys. The same seed, places and tick always give bit-identical observations;
+/// ``observations(places:tick:)`` is the pure function behind it.
 ///
-/// The model, in short: a mean temperature falling with latitude, a seasonal swing that grows
-/// towards the poles and flips between hemispheres, a daily cycle in local solar time damped by
-/// cloud; moving weather systems (per-place phases) that bring cloud, low pressure, wind and
-/// rain; rain only above about 1 °C and snow at or below it; visibility falling in rain, snow
-/// and fog; the WMO code and the apparent temperature (wind chill, heat index) follow.
-public final class SyntheticSource: WeatherSource {
-    public let name = "synthetic"
+/// The model, per place and instant:
+/// - **temperature**: an annual mean falling with latitude (27 °C at the equator, about
+///   10 °C at 45°, −42 °C at the poles), a seasonal swing growing with latitude whose sign
+///   follows the hemisphere (day of year from epoch seconds, no calendar), a diurnal cycle
+///   peaking at 15:00 local solar time (UTC + longitude / 15 h), damped by cloud, and smooth
+///   per-place weather-system noise;
+/// - **pressure** 1013 hPa ± a weather system, lower under cloud and rain;
+/// - **cloud** 0–100 % from the same weather system; **rain** only when cloud > 80 % and
+///   T > 1 °C, **snow** (mm of water) only when T ≤ 1 °C;
+/// - **humidity** higher with cloud and rain, lower in the warm afternoon;
+/// - **wind** ≥ 0, gusts ≥ speed; **visibility** lower in rain, snow and near-saturated air;
+/// - **WMO code** from precipitation and cloud (0, 1, 2, 3, 61/63/65, 71/73/75);
+/// - **apparent temperature**: wind chill (T ≤ 10 °C, wind > 4.8 km/h), heat index (T ≥ 27 °C), else T.
+public final class SyntheticSource: WeatherSource, Sendable {
+    public var name: String { Self.sourceName }
+    public static let sourceName = "synthetic"
+    /// 2026-01-01T00:00:00Z.
+    public static let defaultStart = Date(timeIntervalSince1970: 1_767_225_600)
+
     public let seed: UInt64
-    public let start: Date
-    public let step: Duration
-    private let tick = Mutex(0)
+    /// Unix seconds of tick 0.
+    public let startEpoch: Int64
+    /// Seconds between ticks.
+    public let stepSeconds: Int64
+    private let nextTick: Mutex<Int64>
 
     /// - Parameters:
-    ///   - seed: any number; different seeds give different weather.
-    ///   - start: the time of the first poll (default 2026-01-01T00:00:00Z).
-    ///   - step: how far the clock moves each poll (default 10 minutes).
-    public init(seed: UInt64 = 42, start: Date = Date(timeIntervalSince1970: 1_767_225_600), step: Duration = .seconds(600)) {
+    ///   - start: the time of tick 0 (whole seconds), 2026-01-01T00:00:00Z by default.
+    ///   - step: the time between ticks, 600 s by default (at least 1 s).
+    ///   - firstTick: the tick the first poll returns.
+    public init(seed: UInt64, start: Date = SyntheticSource.defaultStart, step: Duration = .seconds(600), firstTick: Int64 = 0) {
         self.seed = seed
-        self.start = start
-        self.step = step
+        self.startEpoch = Int64(start.timeIntervalSince1970.rounded(.down))
+        self.stepSeconds = max(1, step.components.seconds)
+        self.nextTick = Mutex(firstTick)
     }
 
     public func poll(_ places: [Place]) async throws -> SourceBatch {
-        let current = tick.withLock { t -> Int in
+        let tick = nextTick.withLock { t in
             defer { t += 1 }
             return t
         }
-        return SourceBatch(observations: observations(places: places, tick: current))
+        return SourceBatch(observations: observations(places: places, tick: tick))
     }
 
-    /// The observations of every place at tick `tick` (time `start + tick × step`).
-    public func observations(places: [Place], tick: Int) -> [Observation] {
-        let time = start.addingTimeInterval(Double(tick) * step.seconds)
-        return places.map { observation(of: $0, at: time) }
+    /// The observation time of `tick`.
+    public func time(ofTick tick: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(startEpoch + tick * stepSeconds))
     }
 
-    /// The observation of one place at one instant.
-    public func observation(of place: Place, at time: Date) -> Observation {
-        let t = time.timeIntervalSince1970.rounded(.down)
+    /// The weather of `places` at `tick`: pure, deterministic, no async.
+    public func observations(places: [Place], tick: Int64) -> [Observation] {
+        let epoch = startEpoch + tick * stepSeconds
+        let observedAt = Date(timeIntervalSince1970: Double(epoch))
+        var out = [Observation]()
+        out.reserveCapacity(places.count)
+        for place in places {
+            out.append(Self.weather(place: place, epoch: epoch, observedAt: observedAt, seed: seed))
+        }
+        return out
+    }
+
+    /// FNV-1a of the place id, mixed with the seed: the place's own random constants.
+    @inline(__always)
+    static func placeHash(_ id: String, seed: UInt64) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in id.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        return SplitMix64.mix(h ^ SplitMix64.mix(seed))
+    }
+
+    static func weather(place: Place, epoch: Int64, observedAt: Date, seed: UInt64) -> Observation {
+        let twoPi = 2 * Double.pi
+        var placeRNG = SplitMix64(seed: placeHash(place.id, seed: seed))
+        // Per-place constants: phases and periods of its weather systems.
+        let phase1 = placeRNG.unit() * twoPi, period1 = 3 + 4 * placeRNG.unit()      // days, synoptic systems
+        let phase2 = placeRNG.unit() * twoPi, period2 = 0.8 + 1.2 * placeRNG.unit()  // days, fronts
+        let phase3 = placeRNG.unit() * twoPi, period3 = 5 + 5 * placeRNG.unit()      // days, warm/cold spells
+        let phase4 = placeRNG.unit() * twoPi
+        let diurnalAmplitude = 3 + 4 * placeRNG.unit()
+        let windBase = 1 + 4 * placeRNG.unit()
+        let prevailing = placeRNG.unit() * 360
+        // Per-instant noise, small and uncorrelated.
+        var tickRNG = SplitMix64(seed: placeRNG.next() ^ SplitMix64.mix(UInt64(bitPattern: epoch)))
+
+        let days = Double(epoch) / 86_400
+        let s1 = sin(twoPi * days / period1 + phase1)              // pressure system: + high, − low
+        let s2 = sin(twoPi * days / period2 + phase2)              // fronts
+        let s3 = sin(twoPi * days / period3 + phase3)              // warm / cold spell
+        let s4 = sin(twoPi * days / (period2 * 1.7) + phase4)      // wind variability
+
         let lat = place.latitude
         let absLat = abs(lat)
-        let h = Self.mix(seed ^ Self.fnv1a(place.id))
-        func phase(_ k: UInt64) -> Double { Self.unit(Self.mix(h &+ k)) * 2 * .pi }
-        func noise(_ k: UInt64, period: Double) -> Double {
-            // Smooth noise in [-1, 1]: linear interpolation between per-period random nodes.
-            let x = t / period
-            let i = x.rounded(.down)
-            let a = Self.unit(Self.mix(h ^ (k &* 0x9E37_79B9) ^ UInt64(bitPattern: Int64(i)))) * 2 - 1
-            let b = Self.unit(Self.mix(h ^ (k &* 0x9E37_79B9) ^ UInt64(bitPattern: Int64(i + 1)))) * 2 - 1
-            let f = x - i
-            return a + (b - a) * (f * f * (3 - 2 * f))
+        // Day of year, 0 = 1 January, from epoch seconds (drifts < 1 day over a leap cycle).
+        let dayOfYear = days - 365.2425 * (days / 365.2425).rounded(.down)
+        let season = (lat >= 0 ? 1.0 : -1.0) * cos(twoPi * (dayOfYear - 200) / 365.2425)  // +1 at local mid-summer
+        let annualMean = 27 - 0.0085 * lat * lat
+        let seasonal = 0.25 * absLat * season
+
+        // Cloud: low pressure and fronts bring it; humid tropics a little more.
+        let cloud = clamp(50 - 40 * s1 + 25 * s2 + (absLat < 15 ? 10 : 0) + 8 * (tickRNG.unit() - 0.5), 0, 100)
+        let cloudFraction = cloud / 100
+
+        // Local solar time: UTC + longitude / 15 h.
+        let secondOfDay = Double(((epoch % 86_400) + 86_400) % 86_400)
+        var solarHour = secondOfDay / 3600 + place.longitude / 15
+        solarHour -= 24 * (solarHour / 24).rounded(.down)
+        let diurnalShape = cos(twoPi * (solarHour - 15) / 24)       // +1 at 15:00, −1 at 03:00
+        let diurnal = diurnalAmplitude * (1 - 0.6 * cloudFraction) * diurnalShape
+
+        let temperature = clamp(annualMean + seasonal + diurnal + 3 * s3 + 0.4 * (tickRNG.unit() - 0.5), -89, 56)
+
+        // Precipitation: only from thick cloud; rain above 1 °C, snow (water equivalent) at or below.
+        var rain = 0.0, snow = 0.0
+        if cloud > 80 {
+            let intensity = pow((cloud - 80) / 20, 2) * (0.5 + 8 * tickRNG.unit())
+            // Rounded to 0.1 mm now, so that the weather code agrees with the reported amounts.
+            if temperature > 1 { rain = round1(intensity) } else { snow = round1(intensity * 0.5) }
         }
+        let precipitating = rain > 0 || snow > 0
 
-        // Weather systems: two waves of a few days, per-place phases. Positive = stormy.
-        let day = 86_400.0
-        let p1 = day * (2.5 + 2.5 * Self.unit(Self.mix(h &+ 11)))
-        let p2 = day * (5 + 4 * Self.unit(Self.mix(h &+ 12)))
-        let system = 0.6 * sin(2 * .pi * t / p1 + phase(1)) + 0.4 * sin(2 * .pi * t / p2 + phase(2))
+        let pressure = clamp(1013 + 14 * s1 - 0.06 * (cloud - 50) - (precipitating ? 3 : 0) + tickRNG.unit() - 0.5, 940, 1060)
+        let humidity = clamp(62 + 0.3 * (cloud - 50) - 2.2 * diurnal + (precipitating ? 12 : 0) + 6 * (tickRNG.unit() - 0.5), 5, 100)
 
-        let cloud = Self.clamp(50 + 55 * system + 18 * noise(3, period: 3 * 3600), 0, 100)
+        let windSpeed = clamp(windBase + 3 * abs(s1 - s2) + 2 * max(0, s4) + (precipitating ? 2 : 0) + 0.6 * tickRNG.unit(), 0, 40)
+        let gust = windSpeed * (1.25 + 0.35 * tickRNG.unit()) + 0.5
+        var direction = prevailing + 60 * s2 + 10 * (tickRNG.unit() - 0.5)
+        direction -= 360 * (direction / 360).rounded(.down)
 
-        // Temperature: latitude, season (hemisphere-aware), day cycle in local solar time.
-        let meanTemperature = 28 - 0.0075 * lat * lat
-        let dayOfYear = (t / day).truncatingRemainder(dividingBy: 365.2425)
-        let seasonalAmplitude = 1.5 + 14 * pow(absLat / 90, 0.8)
-        let season = seasonalAmplitude * cos(2 * .pi * (dayOfYear - 196) / 365.2425) * (lat >= 0 ? 1 : -1)
-        var solarHour = (t.truncatingRemainder(dividingBy: day)) / 3600 + place.longitude / 15
-        solarHour = (solarHour + 48).truncatingRemainder(dividingBy: 24)
-        let daily = cos(2 * .pi * (solarHour - 15) / 24)
-        let dailyAmplitude = 3 + 4 * (1 - cloud / 100)
-        let temperature = Self.round(meanTemperature + season + dailyAmplitude * daily - 2 * system + 1.5 * noise(4, period: 6 * 3600), 1)
-
-        let humidity = Self.clamp((58 + 32 * cloud / 100 - 10 * daily - 0.5 * max(0, temperature - 25) + 6 * noise(5, period: 4 * 3600)).rounded(), 5, 100)
-        let pressure = Self.round(Self.clamp(1013 - 17 * system + 4 * noise(6, period: 12 * 3600), 950, 1050), 1)
-        let wind = Self.round(max(0, 2.5 + 6 * max(0, system) + 2 * absLat / 60 + 1.5 * noise(7, period: 2 * 3600)), 1)
-        let gust = Self.round(wind * (1.3 + 0.5 * Self.unit(Self.mix(h ^ UInt64(bitPattern: Int64(t / 600))))), 1)
-        let direction = Self.round((phase(8) * 180 / .pi + 60 * sin(2 * .pi * t / p2) + 720).truncatingRemainder(dividingBy: 360), 0)
-
-        // Precipitation: only under thick cloud in a stormy system.
-        var precipitation = 0.0
-        if cloud > 72 && system > 0.15 {
-            let intensity = (cloud - 72) / 28 * (system + 0.3) * 4 * (0.4 + 0.6 * Self.unit(Self.mix(h ^ UInt64(bitPattern: Int64(t / 1800)) ^ 0xABCD)))
-            precipitation = Self.round(max(0, intensity), 1)
-        }
-        let snowing = temperature <= 1
-        let rain = snowing ? 0 : precipitation
-        let snow = snowing ? precipitation : 0
-
-        var visibility = 24_000 - 14_000 * pow(cloud / 100, 2)
-        if precipitation > 0 { visibility -= (snowing ? 6000 : 3000) * precipitation }
-        let foggy = humidity >= 97 && wind < 3
-        if foggy { visibility = min(visibility, 800) }
-        visibility = Self.clamp(visibility, 200, 50_000).rounded()
+        var visibility = 45_000 - 250 * cloud
+        if rain > 0 { visibility /= 1 + rain }
+        if snow > 0 { visibility /= 1 + 6 * snow }
+        if humidity > 95 { visibility = min(visibility, 1_500 + 1_000 * tickRNG.unit()) }
+        visibility = max(visibility, 50)
 
         let code: Int
-        if precipitation > 0 {
-            code = snowing ? (precipitation < 1 ? 71 : precipitation < 4 ? 73 : 75) : (precipitation < 1 ? 61 : precipitation < 4 ? 63 : 65)
-        } else if foggy {
-            code = 45
-        } else {
-            code = cloud < 10 ? 0 : cloud < 40 ? 1 : cloud < 75 ? 2 : 3
-        }
+        if snow > 0 { code = snow < 0.5 ? 71 : snow < 2 ? 73 : 75 }
+        else if rain > 0 { code = rain < 2.5 ? 61 : rain < 7.6 ? 63 : 65 }
+        else { code = cloud < 10 ? 0 : cloud < 40 ? 1 : cloud < 75 ? 2 : 3 }
 
         return Observation(
             placeID: place.id, name: place.name, country: place.country, region: place.region,
-            latitude: place.latitude, longitude: place.longitude, observedAt: Date(timeIntervalSince1970: t),
-            source: name,
-            temperatureC: temperature,
-            feelsLikeC: Self.round(Self.apparentTemperature(temperature, humidity: humidity, windMS: wind), 1),
-            humidityPct: humidity, pressureHPa: pressure, windSpeedMS: wind, windDirectionDeg: direction,
-            windGustMS: max(gust, wind), cloudCoverPct: cloud.rounded(), visibilityM: visibility,
-            rainMM: rain, snowMM: snow, weatherCode: code)
+            latitude: place.latitude, longitude: place.longitude, observedAt: observedAt, source: sourceName,
+            temperatureC: round1(temperature),
+            feelsLikeC: round1(clamp(apparentTemperature(temperature, humidity: humidity, windSpeed: windSpeed), -110, 85)),
+            humidityPct: humidity.rounded(),
+            pressureHPa: round1(pressure),
+            windSpeedMS: round1(windSpeed),
+            windDirectionDeg: direction.rounded().truncatingRemainder(dividingBy: 360),
+            windGustMS: round1(max(gust, windSpeed)),
+            cloudCoverPct: cloud.rounded(),
+            visibilityM: (visibility / 10).rounded() * 10,
+            rainMM: rain,
+            snowMM: snow,
+            weatherCode: code)
     }
 
-    /// Wind chill below 10 °C with wind, a heat index above 27 °C, the air temperature otherwise.
-    static func apparentTemperature(_ t: Double, humidity: Double, windMS: Double) -> Double {
-        let kmh = windMS * 3.6
-        if t <= 10 && kmh > 4.8 {
+    /// Wind chill (Environment Canada) when cold and windy, heat index (Rothfusz) when hot, else T.
+    static func apparentTemperature(_ t: Double, humidity rh: Double, windSpeed: Double) -> Double {
+        let kmh = windSpeed * 3.6
+        if t <= 10, kmh > 4.8 {
             let v = pow(kmh, 0.16)
             return 13.12 + 0.6215 * t - 11.37 * v + 0.3965 * t * v
         }
         if t >= 27 {
             let f = t * 9 / 5 + 32
-            let r = humidity
-            var hi = -42.379 + 2.04901523 * f + 10.14333127 * r - 0.22475541 * f * r - 0.00683783 * f * f
-                - 0.05481717 * r * r + 0.00122874 * f * f * r + 0.00085282 * f * r * r - 0.00000199 * f * f * r * r
-            hi = (hi - 32) * 5 / 9
-            return min(max(hi, t), t + 15)
+            let hi = -42.379 + 2.04901523 * f + 10.14333127 * rh - 0.22475541 * f * rh
+                - 6.83783e-3 * f * f - 5.481717e-2 * rh * rh + 1.22874e-3 * f * f * rh
+                + 8.5282e-4 * f * rh * rh - 1.99e-6 * f * f * rh * rh
+            return max(t, (hi - 32) * 5 / 9)
         }
         return t
     }
 
-    // MARK: Deterministic randomness
-
-    /// SplitMix64's finaliser: a good 64-bit mix.
-    static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform number in [0, 1).
-    static func unit(_ x: UInt64) -> Double { Double(x >> 11) * 0x1.0p-53 }
-
-    /// FNV-1a of a string: stable across runs, unlike `Hasher`.
-    static func fnv1a(_ s: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in s.utf8 {
-            hash ^= UInt64(b)
-            hash = hash &* 0x100_0000_01B3
-        }
-        return hash
-    }
-
-    static func clamp(_ x: Double, _ lo: Double, _ hi: Double) -> Double { min(max(x, lo), hi) }
-
-    static func round(_ x: Double, _ decimals: Int) -> Double {
-        let scale = pow(10, Double(decimals))
-        return (x * scale).rounded() / scale
-    }
+    @inline(__always) static func clamp(_ v: Double, _ lo: Double, _ hi: Double) -> Double { min(max(v, lo), hi) }
+    @inline(__always) static func round1(_ v: Double) -> Double { (v * 10).rounded() / 10 }
 }

@@ -84,14 +84,13 @@ struct DoctorCommand: AsyncParsableCommand {
                         var probe = configuration
                         probe.maxAttempts = 1
                         probe.httpTimeout = .seconds(10)
-                        let source = try SourceFactory.make(configuration: probe, logger: logger)
+                        let source = try SourceFactory.make(config: probe, logger: logger)
                         let place = try PlaceCatalogue.bundled().resolve("Strasbourg")
                         let batch = try await source.poll([place])
                         report(batch.observations.count == 1, "source", "\(configuration.source.rawValue) answered for Strasbourg")
                     } catch {
                         report(false, "source", "\(configuration.source.rawValue) unreachable: \(error)")
                     }
-                    try? await SourceFactory.shutdown()
                 }
             }
             if failed > 0 { throw ExitCode(1) }

@@ -71,7 +71,7 @@ struct IngestCommand: AsyncParsableCommand {
             let backends = Backends(configuration: configuration, logger: logger)
             let catalogue = try PlaceCatalogue.bundled()
             let places = configuration.source == .replay ? [] : try configuration.selectedPlaces(in: catalogue)
-            let weather = try SourceFactory.make(configuration: configuration, logger: logger)
+            let weather = try SourceFactory.make(config: configuration, logger: logger)
             let log = try backends.openLog()
             let count = once ? 1 : ticks
             Terminal.progress("Ingesting \(configuration.source.rawValue) for \(formatCount(places.count)) places → topic \(configuration.topic)"
@@ -89,7 +89,6 @@ struct IngestCommand: AsyncParsableCommand {
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: ingestor, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
-            try await SourceFactory.shutdown()
             let s = ingestor.stats
             Terminal.out("published \(formatCount(s.published)) events in \(s.ticks) poll(s); \(s.sourceFailures) place failures, \(s.failedPolls) failed polls")
         }

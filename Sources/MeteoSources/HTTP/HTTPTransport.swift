@@ -1,0 +1,224 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import MeteoCore
+import NIOCore
+import NIOHTTP1
+
+/// One HTTP request as the sources describe it.
+struct HTTPRequestSpec: Sendable {
+    var method: HTTPMethod = .GET
+    var url: String
+    var headers: [(String, String)] = []
+    var body: [UInt8]? = nil
+}
+
+/// A complete HTTP response (body collected, capped).
+struct HTTPResponseData: Sendable {
+    var status: Int
+    var headers: HTTPHeaders
+    var body: [UInt8]
+
+    var bodyText: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// The HTTP plumbing shared by the API sources: per-request time-out, retries with backoff
+/// (``RetryPolicy``), `Retry-After`, a concurrency bound, an optional calls-per-window limit,
+/// a cap on body size, and redaction of secrets from every URL it logs or puts in an error.
+///
+/// It never hands its logger to AsyncHTTPClient, whose trace logs would print full URLs.
+struct HTTPTransport: Sendable {
+    /// The largest response body accepted.
+    static let defaultMaxBodyBytes = 32 * 1024 * 1024
+
+    let client: HTTPClient
+    let timeout: Duration
+    let retry: RetryPolicy
+    let semaphore: AsyncSemaphore
+    let rateLimiter: RateLimiter?
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    init(
+        client: HTTPClient, timeout: Duration, retry: RetryPolicy, concurrency: Int,
+        rateLimiter: RateLimiter? = nil, maxBodyBytes: Int = HTTPTransport.defaultMaxBodyBytes, logger: Logger
+    ) {
+        self.client = client
+        self.timeout = timeout
+        self.retry = retry
+        self.semaphore = AsyncSemaphore(permits: concurrency)
+        self.rateLimiter = rateLimiter
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+    }
+
+    /// What one attempt came to.
+    private enum Outcome<T: Sendable>: Sendable {
+        case success(T)
+        case retry(MeteoError, retryAfter: Duration?)
+        case fail(MeteoError)
+    }
+
+    /// Sends `request` until it succeeds, fails for good, or runs out of attempts.
+    ///
+    /// - Parameters:
+    ///   - describe: turns a non-retriable error response (a 4xx other than 429) into the
+    ///     error to throw; it should say what to fix.
+    ///   - decode: turns a 2xx response into the result. If it throws a retriable
+    ///     ``MeteoError`` (say, truncated JSON), the request is tried again.
+    /// - Throws: ``MeteoError`` (`isRetriable` tells whether a later poll may succeed) or
+    ///   `CancellationError`.
+    func send<T: Sendable>(
+        _ request: HTTPRequestSpec,
+        describe: (HTTPResponseData) -> MeteoError,
+        decode: (HTTPResponseData) throws(MeteoError) -> T
+    ) async throws -> T {
+        let safeURL = Self.redact(request.url)
+        var attempt = 1
+        while true {
+            try Task.checkCancellation()
+            let outcome: Outcome<T> = try await semaphore.withPermit {
+                try await rateLimiter?.acquire()
+                return try await once(request, safeURL: safeURL, describe: describe, decode: decode)
+            }
+            switch outcome {
+            case .success(let value):
+                return value
+            case .fail(let error):
+                throw error
+            case .retry(var error, let retryAfter):
+                guard attempt < retry.maxAttempts else {
+                    error.message += " (gave up after \(attempt) attempt\(attempt == 1 ? "" : "s"))"
+                    error.isRetriable = true
+                    throw error
+                }
+                let delay = retry.delay(beforeRetry: attempt, retryAfter: retryAfter, random: Double.random(in: 0..<1))
+                logger.warning("retrying HTTP request", metadata: [
+                    LoggingKeys.url: "\(safeURL)",
+                    LoggingKeys.attempt: "\(attempt)",
+                    LoggingKeys.delay: "\(delay.seconds)",
+                    LoggingKeys.error: "\(error.message)",
+                ])
+                try await Task.sleep(for: delay)
+                attempt += 1
+            }
+        }
+    }
+
+    private func once<T: Sendable>(
+        _ spec: HTTPRequestSpec, safeURL: String,
+        describe: (HTTPResponseData) -> MeteoError,
+        decode: (HTTPResponseData) throws(MeteoError) -> T
+    ) async throws -> Outcome<T> {
+        let host = URL(string: spec.url)?.host ?? "the server"
+        let response: HTTPResponseData
+        do {
+            response = try await fetch(spec)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as HTTPClientError where Self.isTimeout(error) {
+            return .retry(timeoutError(host, safeURL), retryAfter: nil)
+        } catch is TransportTimeout {
+            return .retry(timeoutError(host, safeURL), retryAfter: nil)
+        } catch is NIOTooManyBytesError {
+            return .fail(MeteoError(code: .apiError, "\(host) sent a response larger than \(maxBodyBytes / 1_048_576) MB; poll fewer places per request",
+                                    detail: safeURL))
+        } catch {
+            try Task.checkCancellation()
+            return .retry(MeteoError(code: .connection, "could not get a response from \(host): \(Self.redact(String(describing: error)))",
+                                     isRetriable: true, detail: safeURL), retryAfter: nil)
+        }
+        switch response.status {
+        case 200..<300:
+            do throws(MeteoError) {
+                return .success(try decode(response))
+            } catch {
+                return error.isRetriable ? .retry(error, retryAfter: nil) : .fail(error)
+            }
+        case 429:
+            let after = response.headers.first(name: "Retry-After").flatMap { RetryPolicy.parseRetryAfter($0) }
+            return .retry(MeteoError(code: .apiError, "\(host) is rate limiting Meteo (HTTP 429): poll less often or fewer places",
+                                     isRetriable: true, detail: safeURL), retryAfter: after)
+        case 500..<600:
+            let after = response.headers.first(name: "Retry-After").flatMap { RetryPolicy.parseRetryAfter($0) }
+            return .retry(MeteoError(code: .apiError, "\(host) failed with HTTP \(response.status); it may be down, try again later",
+                                     isRetriable: true, detail: Self.redact("\(safeURL): \(Self.trim(response.bodyText))")),
+                          retryAfter: after)
+        default:
+            var error = describe(response)
+            error.message = Self.redact(error.message)
+            return .fail(error)
+        }
+    }
+
+    private func timeoutError(_ host: String, _ safeURL: String) -> MeteoError {
+        MeteoError(code: .timeout, "\(host) did not answer within \(timeout.seconds) s; raise --http-timeout or try again later",
+                   isRetriable: true, detail: safeURL)
+    }
+
+    private struct TransportTimeout: Error {}
+
+    /// One request and its body, within the time-out (AsyncHTTPClient's deadline covers the
+    /// response head; the race below also covers the body).
+    private func fetch(_ spec: HTTPRequestSpec) async throws -> HTTPResponseData {
+        var request = HTTPClientRequest(url: spec.url)
+        request.method = spec.method
+        for (name, value) in spec.headers { request.headers.add(name: name, value: value) }
+        if let body = spec.body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let prepared = request
+        let client = self.client
+        let maxBodyBytes = self.maxBodyBytes
+        let nanos = Int64(timeout.seconds * 1e9)
+        let timeout = self.timeout
+        return try await withThrowingTaskGroup(of: HTTPResponseData.self) { group in
+            group.addTask {
+                let response = try await client.execute(prepared, timeout: .nanoseconds(nanos))
+                let buffer = try await response.body.collect(upTo: maxBodyBytes)
+                return HTTPResponseData(status: Int(response.status.code), headers: response.headers, body: Array(buffer: buffer))
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw TransportTimeout()
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw TransportTimeout() }
+            return first
+        }
+    }
+
+    static func isTimeout(_ error: HTTPClientError) -> Bool {
+        error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout || error == .writeTimeout
+    }
+
+    /// Query parameters whose values are secrets.
+    static let secretParameters: Set<String> = ["appid", "apikey", "api_key", "key", "token", "access_token"]
+
+    /// `text` with the value of every secret query parameter (`appid=…`) replaced by `<redacted>`.
+    /// Works on a URL or on any text that contains one.
+    static func redact(_ text: String) -> String {
+        guard text.contains("=") else { return text }
+        var out = ""
+        out.reserveCapacity(text.count)
+        var rest = Substring(text)
+        while let eq = rest.firstIndex(of: "=") {
+            let before = rest[..<eq]
+            // The parameter name runs back to the last '?', '&', ';' or space.
+            let nameStart = before.lastIndex(where: { "?&; \"'(,".contains($0) }).map { before.index(after: $0) } ?? before.startIndex
+            let name = before[nameStart...].lowercased()
+            out += rest[...eq]
+            rest = rest[rest.index(after: eq)...]
+            if secretParameters.contains(name) {
+                let end = rest.firstIndex(where: { "&#; \"')\n,".contains($0) }) ?? rest.endIndex
+                out += "<redacted>"
+                rest = rest[end...]
+            }
+        }
+        out += rest
+        return out
+    }
+
+    /// A response body trimmed for an error's detail.
+    static func trim(_ text: String, to limit: Int = 300) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + "…"
+    }
+}

@@ -61,6 +61,8 @@ let genTime = clock.measure {
 let log = try EmbeddedLog.open(dataDir: dir, logger: logger)
 let publisher = try log.publisher()
 var encodeTime = Duration.zero
+var decodeSample = Duration.zero
+var decodeSampleCount = 0
 var publishTime = Duration.zero
 var start = 0
 while start < generated.count {
@@ -69,6 +71,12 @@ while start < generated.count {
     messages.reserveCapacity(end - start)
     encodeTime += clock.measure {
         for o in generated[start..<end] { messages.append(OutgoingMessage(key: o.placeID, value: EventCodec.encode(o))) }
+    }
+    if start == 0 {
+        decodeSample = clock.measure {
+            for m in messages { _ = try? EventCodec.decode(m.value) }
+        }
+        decodeSampleCount = messages.count
     }
     let m = messages
     let began = clock.now
@@ -93,6 +101,7 @@ print("")
 print("stage                               time        throughput")
 print(String(format: "generate (synthetic source)   %8.2f s  ", genTime.seconds) + rate(total, genTime))
 print(String(format: "encode events (JSON v1)       %8.2f s  ", encodeTime.seconds) + rate(total, encodeTime))
+print(String(format: "decode events (first batch)   %8.2f s  ", decodeSample.seconds) + rate(decodeSampleCount, decodeSample))
 print(String(format: "publish to the embedded log   %8.2f s  ", publishTime.seconds) + rate(total, publishTime))
 print(String(format: "SINK: log → store, committed  %8.2f s  ", sinkTime.seconds) + rate(stats.stored, sinkTime))
 print("")

@@ -27,7 +27,9 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
 
     static let placeholders = (1...20).map { "?\($0)" }.joined(separator: ", ")
 
-    static func columnDefinitions(primaryKey: String) -> String {
+    /// The columns; `primaryKey` nil keeps SQLite's rowid, so that rows are appended in arrival
+    /// order and only the small unique index on (place_id, observed_at) takes random inserts.
+    static func columnDefinitions(primaryKey: String?) -> String {
         """
             place_id TEXT NOT NULL,
             observed_at INTEGER NOT NULL,
@@ -48,8 +50,7 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
             visibility_m REAL,
             rain_mm REAL,
             snow_mm REAL,
-            weather_code INTEGER,
-            PRIMARY KEY (\(primaryKey))
+            weather_code INTEGER\(primaryKey.map { ",\n    PRIMARY KEY (\($0))" } ?? "")
         """
     }
 
@@ -58,8 +59,9 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
         let connection = try SQLiteConnection.open(path: dataDir.appendingPathComponent(fileName).path, errorCode: .store)
         try connection.execute("""
             CREATE TABLE IF NOT EXISTS observations (
-            \(columnDefinitions(primaryKey: "place_id, observed_at"))
-            ) WITHOUT ROWID;
+            \(columnDefinitions(primaryKey: nil))
+            );
+            CREATE UNIQUE INDEX IF NOT EXISTS observations_key ON observations (place_id, observed_at);
             CREATE INDEX IF NOT EXISTS observations_region_time ON observations (region, observed_at);
             CREATE INDEX IF NOT EXISTS observations_time ON observations (observed_at);
             CREATE TABLE IF NOT EXISTS latest (

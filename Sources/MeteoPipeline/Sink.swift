@@ -81,16 +81,30 @@ public final class Sink: Service {
 
     public var stats: Stats { state.withLock { $0 } }
 
+    /// One polled batch, decoded.
+    struct Batch: Sendable {
+        var messages: [BusMessage]
+        var observations: [Observation]
+        var deadLetters: [DeadLetter]
+    }
+
     public func run() async throws {
         var writes = 0
+        var prefetched: Batch?
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let messages = try await consumer.poll(maxMessages: configuration.batchSize, timeout: configuration.pollTimeout)
-            if messages.isEmpty {
+            let batch: Batch
+            if let p = prefetched { batch = p } else { batch = try await fetch() }
+            prefetched = nil
+            if batch.messages.isEmpty {
                 if let stop = configuration.stopWhenIdle, await stop() { break }
                 continue
             }
-            let (observations, deadLetters) = decode(messages)
-            guard let summary = await writeWithRetry(observations, deadLetters) else {
+            // Read and decode the next batch while this one is written: the store works on its
+            // own thread, so the two overlap. The next batch is only committed after its own
+            // write, so a crash or a shutdown here just means it is read again.
+            async let next = fetch()
+            guard let summary = await writeWithRetry(batch.observations, batch.deadLetters) else {
+                _ = try? await next
                 break  // shutting down with the batch unwritten: it is not committed, so it comes again
             }
             writes += 1
@@ -98,21 +112,28 @@ public final class Sink: Service {
                 logger.critical("fault injection: SIGKILL after a write, before its commit")
                 kill(getpid(), SIGKILL)
             }
-            try await commitWithRetry(messages.commitPositions)
-            storedCounter.increment(by: observations.count)
-            deadCounter.increment(by: deadLetters.count)
+            try await commitWithRetry(batch.messages.commitPositions)
+            storedCounter.increment(by: batch.observations.count)
+            deadCounter.increment(by: batch.deadLetters.count)
             let stats = state.withLock { s -> Stats in
-                s.consumed += messages.count
-                s.stored += observations.count
+                s.consumed += batch.messages.count
+                s.stored += batch.observations.count
                 s.inserted += summary.inserted
                 s.updated += summary.updated
-                s.deadLettered += deadLetters.count
+                s.deadLettered += batch.deadLetters.count
                 s.batches += 1
                 return s
             }
             onBatch?(stats)
+            prefetched = try await next
         }
         try await consumer.close()
+    }
+
+    private func fetch() async throws -> Batch {
+        let messages = try await consumer.poll(maxMessages: configuration.batchSize, timeout: configuration.pollTimeout)
+        let (observations, deadLetters) = decode(messages)
+        return Batch(messages: messages, observations: observations, deadLetters: deadLetters)
     }
 
     /// Splits a batch into the observations to store and the dead letters to keep.

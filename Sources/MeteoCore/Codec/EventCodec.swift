@@ -45,6 +45,7 @@ public enum EventCodec {
     /// Decodes a version-1 event and validates it. Throws a ``MeteoError`` whose message is
     /// the dead-letter reason.
     public static func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws(MeteoError) -> Observation {
+        if let fast = fastDecode(bytes) { return fast }
         let json = try JSONValue.parse(bytes)
         return try decode(json)
     }

@@ -14,6 +14,7 @@ public enum PayloadFormat: String, Sendable, CaseIterable, CustomStringConvertib
     /// Decodes one message into observations. A payload that cannot be read at all throws;
     /// a payload with several cities (legacy box/city) returns one result per city.
     public func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws(MeteoError) -> [Result<Observation, MeteoError>] {
+        if self == .auto || self == .event, let fast = EventCodec.fastDecode(bytes) { return [.success(fast)] }
         let json = try JSONValue.parse(bytes)
         let format: PayloadFormat
         if self == .auto {

@@ -50,6 +50,8 @@ final class SQLiteConnection: @unchecked Sendable {
         try connection.execute("PRAGMA synchronous=NORMAL")
         try connection.execute("PRAGMA temp_store=MEMORY")
         try connection.execute("PRAGMA cache_size=-65536")
+        // Checkpoint the WAL less often: fewer, larger writes back into the database file.
+        try connection.execute("PRAGMA wal_autocheckpoint=10000")
         return connection
     }
 

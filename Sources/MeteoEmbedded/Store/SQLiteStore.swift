@@ -6,7 +6,7 @@ import MeteoCore
 ///
 /// Observations are keyed on (place id, observed time in Unix seconds), so that writing the
 /// same observation again overwrites it. A `latest` table keeps the newest observation of each
-/// place, updated in the same transaction. Dead letters live in `dead_letters`, unique on
+/// place (a pointer to its row), updated in the same transaction. Dead letters live in `dead_letters`, unique on
 /// (topic, partition, offset).
 public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
     public static let fileName = "store.sqlite"
@@ -65,7 +65,9 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
             CREATE INDEX IF NOT EXISTS observations_region_time ON observations (region, observed_at);
             CREATE INDEX IF NOT EXISTS observations_time ON observations (observed_at);
             CREATE TABLE IF NOT EXISTS latest (
-            \(columnDefinitions(primaryKey: "place_id"))
+                place_id TEXT NOT NULL PRIMARY KEY,
+                observed_at INTEGER NOT NULL,
+                region TEXT
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS latest_region ON latest (region);
             CREATE TABLE IF NOT EXISTS dead_letters (
@@ -125,20 +127,16 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
                     newest[o.placeID] = i
                 }
                 let latest = try db.statement("""
-                    INSERT INTO latest (\(Self.columns)) VALUES (\(Self.placeholders))
-                    ON CONFLICT (place_id) DO UPDATE SET observed_at = excluded.observed_at, name = excluded.name,
-                    country = excluded.country, region = excluded.region, latitude = excluded.latitude,
-                    longitude = excluded.longitude, source = excluded.source, temperature_c = excluded.temperature_c,
-                    feels_like_c = excluded.feels_like_c, humidity_pct = excluded.humidity_pct,
-                    pressure_hpa = excluded.pressure_hpa, wind_speed_ms = excluded.wind_speed_ms,
-                    wind_direction_deg = excluded.wind_direction_deg, wind_gust_ms = excluded.wind_gust_ms,
-                    cloud_cover_pct = excluded.cloud_cover_pct, visibility_m = excluded.visibility_m,
-                    rain_mm = excluded.rain_mm, snow_mm = excluded.snow_mm, weather_code = excluded.weather_code
+                    INSERT INTO latest (place_id, observed_at, region) VALUES (?1, ?2, ?3)
+                    ON CONFLICT (place_id) DO UPDATE SET observed_at = excluded.observed_at, region = excluded.region
                     WHERE excluded.observed_at >= latest.observed_at
                     """)
                 for i in newest.values {
+                    let o = observations[i]
                     latest.reset()
-                    Self.bind(observations[i], to: latest)
+                    latest.bind(1, o.placeID)
+                    latest.bind(2, ObservationKey(placeID: o.placeID, observedAt: o.observedAt).epochSeconds)
+                    latest.bind(3, o.region)
                     try latest.step()
                 }
                 if !deadLetters.isEmpty {
@@ -233,9 +231,11 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
 
     public func latest(region: String?) async throws -> [Observation] {
         try await connection.perform { db in
+            let columns = Self.columns.split(separator: ",").map { "o." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+            let join = "FROM latest l JOIN observations o ON o.place_id = l.place_id AND o.observed_at = l.observed_at"
             let s = try db.prepare(region == nil
-                ? "SELECT \(Self.columns) FROM latest ORDER BY place_id"
-                : "SELECT \(Self.columns) FROM latest WHERE region = ?1 ORDER BY place_id")
+                ? "SELECT \(columns) \(join) ORDER BY l.place_id"
+                : "SELECT \(columns) \(join) WHERE l.region = ?1 ORDER BY l.place_id")
             defer { s.finalize() }
             if let region { s.bind(1, region) }
             var out: [Observation] = []

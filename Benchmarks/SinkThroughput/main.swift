@@ -25,7 +25,7 @@ func argument(_ name: String, default value: Int) -> Int {
 }
 
 let total = argument("--count", default: 1_000_000)
-let batch = argument("--batch-size", default: 5000)
+let batch = argument("--batch-size", default: 20_000)
 let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-bench-\(getpid())")
 try? FileManager.default.removeItem(at: dir)
 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

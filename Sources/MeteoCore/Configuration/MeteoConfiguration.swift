@@ -40,7 +40,7 @@ public struct MeteoConfiguration: Sendable, Hashable {
     /// Seed of the synthetic source.
     public var seed: UInt64 = 42
     /// Maximum events the sink writes in one store transaction.
-    public var batchSize: Int = 5000
+    public var batchSize: Int = 20_000
     /// How long the embedded log keeps messages.
     public var retention: Duration = .seconds(7 * 86_400)
     /// Per-request time-out of the HTTP sources.
@@ -69,7 +69,7 @@ public struct MeteoConfiguration: Sendable, Hashable {
         ConfigKey("owm-url", "OpenWeatherMap current-weather endpoint"),
         ConfigKey("replay-file", "file for the replay source (NDJSON, legacy box/city lines, or CSV)"),
         ConfigKey("seed", "seed of the synthetic source (default 42)"),
-        ConfigKey("batch-size", "events per sink transaction (default 5000)"),
+        ConfigKey("batch-size", "events per sink transaction (default 20000)"),
         ConfigKey("retention", "how long the embedded log keeps messages (default 7d)"),
         ConfigKey("http-timeout", "HTTP request time-out (default 30s)"),
         ConfigKey("max-attempts", "HTTP attempts per request, with backoff (default 6)"),

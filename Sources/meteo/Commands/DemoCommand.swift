@@ -105,7 +105,7 @@ struct DemoCommand: AsyncParsableCommand {
             let total = try await store.count()
             let deadTotal = try await store.deadLetterCount()
 
-            var table = TextTable(headers: ["", "count"], rightAligned: [1])
+            var table = TextTable(headers: ["", ""], rightAligned: [1])
             table.rows = [
                 ["places", formatCount(places.count)],
                 ["events published", formatCount(ingest.published)],

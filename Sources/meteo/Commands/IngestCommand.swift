@@ -57,6 +57,18 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "embedded or kafka (METEO_BUS).")
     var bus: String?
 
+    @Option(name: .customLong("open-meteo-url"), help: ArgumentHelp("Open-Meteo forecast endpoint (METEO_OPEN_METEO_URL).", valueName: "url"))
+    var openMeteoURL: String?
+
+    @Option(name: .customLong("owm-url"), help: ArgumentHelp("OpenWeatherMap current-weather endpoint (METEO_OWM_URL).", valueName: "url"))
+    var owmURL: String?
+
+    @Option(name: .customLong("max-attempts"), help: "HTTP attempts per request, with backoff (METEO_MAX_ATTEMPTS).")
+    var maxAttempts: Int?
+
+    @Option(name: .customLong("http-timeout"), help: ArgumentHelp("HTTP request time-out: 30s (METEO_HTTP_TIMEOUT).", valueName: "duration"))
+    var httpTimeout: String?
+
     func run() async throws {
         try await runReportingErrors {
             let logger = common.bootstrapLogging()
@@ -67,6 +79,10 @@ struct IngestCommand: AsyncParsableCommand {
             extra["replay-file"] = replayFile
             extra["seed"] = seed.map(String.init)
             extra["bus"] = bus
+            extra["open-meteo-url"] = openMeteoURL
+            extra["owm-url"] = owmURL
+            extra["max-attempts"] = maxAttempts.map(String.init)
+            extra["http-timeout"] = httpTimeout
             let configuration = try common.configuration(extra: extra)
             let backends = Backends(configuration: configuration, logger: logger)
             let catalogue = try PlaceCatalogue.bundled()

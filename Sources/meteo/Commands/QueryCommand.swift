@@ -121,15 +121,17 @@ struct QueryCommand: AsyncParsableCommand {
                 History (newest first)
                 """)
             }
-            var table = TextTable(headers: latest == nil ? ["place", "observed (UTC)", "temp °C", "hum %", "hPa", "wind m/s", "rain mm", "snow mm"]
+            var table = TextTable(headers: latest == nil ? ["place", "UTC", "temp °C", "hum %", "hPa", "wind m/s", "rain mm", "snow mm"]
                                                           : ["observed (UTC)", "temp °C", "hum %", "hPa", "wind m/s", "rain mm", "snow mm"],
                                   rightAligned: latest == nil ? [2, 3, 4, 5, 6, 7] : [1, 2, 3, 4, 5, 6])
             for o in rows {
-                let time = String(ISO8601.string(from: o.observedAt).replacingOccurrences(of: "T", with: " ").dropLast())
+                let full = String(ISO8601.string(from: o.observedAt).replacingOccurrences(of: "T", with: " ").dropLast())
+                // In the region table the year and seconds are dropped so that it fits 80 columns.
+                let time = latest == nil ? String(full.dropFirst(5).dropLast(3)) : full
                 var cells = [time, formatValue(o.temperatureC, ""), formatValue(o.humidityPct, "", decimals: 0),
                              formatValue(o.pressureHPa, ""), formatValue(o.windSpeedMS, ""),
                              formatValue(o.rainMM, "", decimals: 2), formatValue(o.snowMM, "", decimals: 2)]
-                if latest == nil { cells.insert(String(o.name.prefix(20)), at: 0) }
+                if latest == nil { cells.insert(String(o.name.prefix(14)), at: 0) }
                 table.rows.append(cells)
             }
             Terminal.out(table.render())

@@ -28,12 +28,13 @@ struct TextTable {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
         }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, c in
+            let joined = cells.enumerated().map { i, c in
                 let pad = String(repeating: " ", count: max(0, widths[i] - c.count))
                 return rightAligned.contains(i) ? pad + c : c + pad
-            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+            }.joined(separator: "  ")
+            return String(joined.reversed().drop { $0 == " " }.reversed())
         }
-        var out = [line(headers), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
+        var out = headers.allSatisfy(\.isEmpty) ? [] : [line(headers), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
         out += rows.map(line)
         return out.joined(separator: "\n")
     }

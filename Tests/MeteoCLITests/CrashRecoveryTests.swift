@@ -82,4 +82,29 @@ struct CrashRecoveryTests {
         #expect(stored == expected)
         #expect(dead == 1)
     }
+
+    @Test func sigtermDrainsCommitsAndExitsCleanly() async throws {
+        let dir = MeteoProcess.temporaryDataDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ingest = try MeteoProcess.run(["ingest", "--source", "synthetic", "--ticks", "20", "--interval", "0", "--data-dir", dir.path])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        let (process, out, _) = try MeteoProcess.start(["sink", "--batch-size", "500", "--data-dir", dir.path])
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, ((try? await storeCounts(dir).0) ?? 0) < 1000 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        kill(process.processIdentifier, SIGTERM)
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+        #expect(output.contains("consumed"))
+        // What was written was committed: the committed offset equals the stored count.
+        let (stored, _) = try await storeCounts(dir)
+        let log = try EmbeddedLog.open(dataDir: dir, logger: logger)
+        let stats = try await log.stats(group: "meteo-sink", topic: "weather.observations")
+        try await log.close()
+        #expect(stats.committed == Int64(stored))
+        #expect(stored > 0)
+    }
 }

@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "MeteoSources", targets: ["MeteoSources"]),
         .library(name: "MeteoEmbedded", targets: ["MeteoEmbedded"]),
         .library(name: "MeteoPipeline", targets: ["MeteoPipeline"]),
+        .library(name: "MeteoServer", targets: ["MeteoServer"]),
     ],
     traits: [
         // Reserved for the optional adapters; each needs a system library or a large build.
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -62,10 +64,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "MeteoServer",
+            dependencies: [
+                "MeteoCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "meteo",
             dependencies: [
-                "MeteoCore", "MeteoSources", "MeteoEmbedded", "MeteoPipeline",
+                "MeteoCore", "MeteoSources", "MeteoEmbedded", "MeteoPipeline", "MeteoServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -79,6 +90,13 @@ let package = Package(
             path: "Benchmarks/SinkThroughput"
         ),
         .testTarget(name: "MeteoCoreTests", dependencies: ["MeteoCore"]),
+        .testTarget(
+            name: "MeteoServerTests",
+            dependencies: ["MeteoCore", "MeteoServer", "MeteoEmbedded",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "MeteoSourcesTests",
             dependencies: [

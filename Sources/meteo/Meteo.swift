@@ -24,7 +24,7 @@ struct Meteo: AsyncParsableCommand {
 
         \(PlaceCatalogue.attribution)
         """,
-        subcommands: [DemoCommand.self, IngestCommand.self, SinkCommand.self, QueryCommand.self,
+        subcommands: [DemoCommand.self, IngestCommand.self, SinkCommand.self, QueryCommand.self, ServeCommand.self,
                       PlacesCommand.self, DoctorCommand.self]
     )
 }

@@ -17,7 +17,8 @@ struct DemoCommand: AsyncParsableCommand {
         Generates deterministic synthetic weather for the original system's ten regions \
         (1,630 places), publishes every observation on the embedded durable log, and a sink \
         writes them into the embedded SQLite store, in one process, with no server and no network. \
-        The synthetic clock moves 10 minutes each tick; the last tick is the current time.
+        The synthetic clock moves 10 minutes each tick; the last tick is the current time. \
+        Then it serves the latest weather on http://127.0.0.1:8080/ until Ctrl-C (--no-serve to skip).
 
         Examples:
           meteo demo --ticks 3 --no-serve
@@ -43,8 +44,14 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Seed of the synthetic weather (METEO_SEED).")
     var seed: UInt64?
 
-    @Flag(help: "Do not serve the dashboard afterwards.")
+    @Flag(help: "Do not serve the page afterwards.")
     var noServe = false
+
+    @Option(help: "Address the page is served on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Port the page is served on.")
+    var port: Int = 8080
 
     mutating func validate() throws {
         guard ticks >= 1, ticks <= 100_000 else { throw ValidationError("--ticks must be between 1 and 100000") }
@@ -125,7 +132,7 @@ struct DemoCommand: AsyncParsableCommand {
             }
             Terminal.out("\nNext: meteo query --place Strasbourg --data-dir \(configuration.dataDir)")
             if !noServe {
-                Terminal.out("The dashboard (meteo serve) is not built yet; use --no-serve to skip this note.")
+                try await ServeCommand.serve(configuration: configuration, host: host, port: port, logger: logger)
             }
         }
     }

@@ -91,14 +91,7 @@ public enum MeteoApp {
 
     static func observationsJSON(_ rows: [Observation]) -> [UInt8] {
         var w = JSONWriter(capacity: rows.count * 420 + 2)
-        w.raw("[")
-        for (i, o) in rows.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("{")
-            EventCodec.write(o, into: &w, leadingComma: false)
-            w.raw("}")
-        }
-        w.raw("]")
+        EventCodec.writeArray(rows, into: &w)
         return w.bytes
     }
 

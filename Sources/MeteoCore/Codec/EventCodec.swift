@@ -42,6 +42,19 @@ public enum EventCodec {
         w.key("weather_code"); if let c = o.weatherCode { w.number(c) } else { w.raw("null") }
     }
 
+    /// Writes observations as a JSON array of objects with the event's fields (without `v`):
+    /// the shape of `meteo query --format json` and of the API.
+    public static func writeArray(_ rows: [Observation], into w: inout JSONWriter) {
+        w.raw("[")
+        for (i, o) in rows.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("{")
+            write(o, into: &w, leadingComma: false)
+            w.raw("}")
+        }
+        w.raw("]")
+    }
+
     /// Decodes a version-1 event and validates it. Throws a ``MeteoError`` whose message is
     /// the dead-letter reason.
     public static func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws(MeteoError) -> Observation {

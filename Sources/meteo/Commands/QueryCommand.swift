@@ -87,19 +87,10 @@ struct QueryCommand: AsyncParsableCommand {
                 w.raw("{")
                 EventCodec.write(latest, into: &w, leadingComma: false)
                 w.key("history")
-                w.raw("[")
-                for (i, o) in rows.enumerated() {
-                    if i > 0 { w.raw(",") }
-                    w.raw("{"); EventCodec.write(o, into: &w, leadingComma: false); w.raw("}")
-                }
-                w.raw("]}")
+                EventCodec.writeArray(rows, into: &w)
+                w.raw("}")
             } else {
-                w.raw("[")
-                for (i, o) in rows.enumerated() {
-                    if i > 0 { w.raw(",") }
-                    w.raw("{"); EventCodec.write(o, into: &w, leadingComma: false); w.raw("}")
-                }
-                w.raw("]")
+                EventCodec.writeArray(rows, into: &w)
             }
             Terminal.out(String(decoding: w.bytes, as: UTF8.self))
         case .csv:

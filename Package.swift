@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "MeteoSources", targets: ["MeteoSources"]),
         .library(name: "MeteoEmbedded", targets: ["MeteoEmbedded"]),
         .library(name: "MeteoPipeline", targets: ["MeteoPipeline"]),
+        .library(name: "MeteoAnalytics", targets: ["MeteoAnalytics"]),
         .library(name: "MeteoServer", targets: ["MeteoServer"]),
     ],
     traits: [
@@ -62,6 +63,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "MeteoAnalytics",
+            dependencies: [
+                "MeteoCore",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(

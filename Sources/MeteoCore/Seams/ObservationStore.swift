@@ -49,7 +49,37 @@ public protocol ObservationStore: Sendable {
     func latest(region: String?) async throws -> [Observation]
     /// How many observations the store holds.
     func count() async throws -> Int
+    /// Every observation the query selects, in batches of at most `batchSize`, in no particular
+    /// order: for analyses that read more rows than fit comfortably as one array.
+    func scan(_ query: ObservationQuery, batchSize: Int) -> AsyncThrowingStream<[Observation], any Error>
     func close() async throws
+}
+
+extension ObservationStore {
+    /// Reads the whole selection at once and hands it out in batches; stores that can page
+    /// through a cursor override it.
+    public func scan(_ query: ObservationQuery, batchSize: Int) -> AsyncThrowingStream<[Observation], any Error> {
+        let size = max(1, batchSize)
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    var all = query
+                    all.limit = nil
+                    let rows = try await observations(all)
+                    var start = 0
+                    while start < rows.count {
+                        let end = min(rows.count, start + size)
+                        continuation.yield(Array(rows[start..<end]))
+                        start = end
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
 }
 
 /// A message that could not be stored, kept with its reason and its raw bytes.

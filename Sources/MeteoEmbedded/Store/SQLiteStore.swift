@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeteoCore
+import Synchronization
 
 /// The embedded observation store: one SQLite file, `<data dir>/store.sqlite`.
 ///
@@ -197,35 +198,74 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
 
     // MARK: Reading
 
-    public func observations(_ query: ObservationQuery) async throws -> [Observation] {
+    /// The WHERE clauses of a query and a function that binds their parameters, numbered from `first`.
+    static func filter(_ query: ObservationQuery, firstParameter first: Int) -> (clauses: [String], bind: @Sendable (SQLiteStatement) -> Void) {
         var clauses: [String] = []
-        if let ids = query.placeIDs {
-            guard !ids.isEmpty else { return [] }
-            clauses.append("place_id IN (\(ids.indices.map { "?\($0 + 1)" }.joined(separator: ", ")))")
+        let ids = query.placeIDs ?? []
+        if query.placeIDs != nil {
+            clauses.append(ids.isEmpty ? "0" : "place_id IN (\(ids.indices.map { "?\($0 + first)" }.joined(separator: ", ")))")
         }
-        var next = (query.placeIDs?.count ?? 0) + 1
-        var regionIndex: Int32?
-        var sinceIndex: Int32?
-        var untilIndex: Int32?
-        if query.region != nil { clauses.append("region = ?\(next)"); regionIndex = Int32(next); next += 1 }
-        if query.since != nil { clauses.append("observed_at >= ?\(next)"); sinceIndex = Int32(next); next += 1 }
-        if query.until != nil { clauses.append("observed_at < ?\(next)"); untilIndex = Int32(next); next += 1 }
+        var next = first + ids.count
+        var regionAt: Int32?
+        var sinceAt: Int32?
+        var untilAt: Int32?
+        if query.region != nil { clauses.append("region = ?\(next)"); regionAt = Int32(next); next += 1 }
+        if query.since != nil { clauses.append("observed_at >= ?\(next)"); sinceAt = Int32(next); next += 1 }
+        if query.until != nil { clauses.append("observed_at < ?\(next)"); untilAt = Int32(next); next += 1 }
+        let (r, a, b) = (regionAt, sinceAt, untilAt)
+        return (clauses, { s in
+            for (i, id) in ids.enumerated() { s.bind(Int32(i + first), id) }
+            if let r { s.bind(r, query.region) }
+            if let a, let since = query.since { s.bind(a, Int64(since.timeIntervalSince1970.rounded(.up))) }
+            if let b, let until = query.until { s.bind(b, Int64(until.timeIntervalSince1970.rounded(.up))) }
+        })
+    }
+
+    public func observations(_ query: ObservationQuery) async throws -> [Observation] {
+        if let ids = query.placeIDs, ids.isEmpty { return [] }
+        let (clauses, bind) = Self.filter(query, firstParameter: 1)
         var sql = "SELECT \(Self.columns) FROM observations"
         if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
         sql += query.newestFirst ? " ORDER BY observed_at DESC, place_id" : " ORDER BY observed_at, place_id"
         if let limit = query.limit { sql += " LIMIT \(max(0, limit))" }
         let statementSQL = sql
-        let (regionAt, sinceAt, untilAt) = (regionIndex, sinceIndex, untilIndex)
         return try await connection.perform { db in
             let s = try db.prepare(statementSQL)
             defer { s.finalize() }
-            for (i, id) in (query.placeIDs ?? []).enumerated() { s.bind(Int32(i + 1), id) }
-            if let regionAt { s.bind(regionAt, query.region) }
-            if let sinceAt, let since = query.since { s.bind(sinceAt, Int64(since.timeIntervalSince1970.rounded(.up))) }
-            if let untilAt, let until = query.until { s.bind(untilAt, Int64(until.timeIntervalSince1970.rounded(.up))) }
+            bind(s)
             var out: [Observation] = []
             while try s.step() { out.append(Self.observation(from: s)) }
             return out
+        }
+    }
+
+    /// Pages through the table in rowid order (keyset pagination: each page is one short read
+    /// that seeks past the last rowid seen), so that memory holds one page at a time.
+    public func scan(_ query: ObservationQuery, batchSize: Int) -> AsyncThrowingStream<[Observation], any Error> {
+        let size = max(1, batchSize)
+        let (clauses, bind) = Self.filter(query, firstParameter: 2)
+        let sql = "SELECT \(Self.columns), rowid FROM observations WHERE "
+            + (["rowid > ?1"] + clauses).joined(separator: " AND ") + " ORDER BY rowid LIMIT \(size)"
+        let cursor = ScanCursor()
+        let connection = self.connection
+        return AsyncThrowingStream {
+            guard let after = cursor.next() else { return nil }
+            let (page, last) = try await connection.perform { db -> ([Observation], Int64?) in
+                let s = try db.statement(sql)
+                defer { s.reset() }
+                s.bind(1, after)
+                bind(s)
+                var out: [Observation] = []
+                out.reserveCapacity(size)
+                var last: Int64?
+                while try s.step() {
+                    out.append(Self.observation(from: s))
+                    last = s.int64(20)
+                }
+                return (out, last)
+            }
+            cursor.advance(to: page.count < size ? nil : last)
+            return page.isEmpty ? nil : page
         }
     }
 
@@ -277,4 +317,14 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
             return Int(v)
         }
     }
+}
+
+/// Where a scan stands: the last rowid read, or finished.
+final class ScanCursor: Sendable {
+    private let state = Mutex<Int64?>(0)
+
+    /// The rowid to read after, or nil when the scan is over.
+    func next() -> Int64? { state.withLock { $0 } }
+
+    func advance(to last: Int64?) { state.withLock { $0 = last } }
 }

@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "meteo",
             dependencies: [
-                "MeteoCore", "MeteoSources", "MeteoEmbedded", "MeteoPipeline", "MeteoServer",
+                "MeteoCore", "MeteoSources", "MeteoEmbedded", "MeteoPipeline", "MeteoAnalytics", "MeteoServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

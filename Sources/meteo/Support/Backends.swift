@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MeteoAnalytics
 import MeteoCore
 import MeteoEmbedded
 
@@ -33,5 +34,10 @@ struct Backends {
     func openStore() throws -> SQLiteStore {
         try requireSQLiteStore()
         return try SQLiteStore.open(dataDir: dataDirURL, logger: logger)
+    }
+
+    /// The analytics engine: in-process today; Spark Connect comes with the Spark trait.
+    func analyticsEngine(store: any ObservationStore) -> any AnalyticsEngine {
+        InProcessEngine(store: store, logger: logger)
     }
 }

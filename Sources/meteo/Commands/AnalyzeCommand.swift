@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import MeteoAnalytics
+import MeteoCore
+import MeteoEmbedded
+
+struct AnalyzeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Correlations, per-region statistics, rain and snow counts, time windows and extremes.",
+        discussion: """
+        Reads the stored observations (optionally of one region, one place, or a time range) \
+        into memory column by column and computes:
+          - the Pearson correlation matrix of temperature, feels-like, humidity, pressure, wind, \
+        gusts, cloud cover and visibility (pairwise-complete: a missing value drops only that pair);
+          - per region and per country: observations, places, mean/min/max temperature and \
+        humidity, mean pressure and wind;
+          - the places whose latest observation has rain, snow, or both, per region;
+          - means per region and time window (--window), ready to plot;
+          - the hottest, coldest, windiest and wettest places now (--top).
+        Units: °C, %, hPa, m/s, m, mm. JSON keys are defined in docs/analytics.md.
+
+        Examples:
+          meteo analyze
+          meteo analyze --region EuropeW --since 24h
+          meteo analyze --place Strasbourg --window 15m --format csv > strasbourg.csv
+          meteo analyze --format json | jq '.correlation'
+        """
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Only observations polled for this region (EuropeW, AmeriqueN, …, or world).")
+    var region: String?
+
+    @Option(help: "Only this place: Strasbourg, Paris,FR, or a GeoNames id.")
+    var place: String?
+
+    @Option(help: ArgumentHelp("Only observations at or after this time (ISO 8601, or an age such as 24h).", valueName: "time"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("Only observations before this time.", valueName: "time"))
+    var until: String?
+
+    @Option(help: ArgumentHelp("Width of the time windows: 15m, 1h, 1d, …", valueName: "width"))
+    var window: String = "1h"
+
+    @Option(help: "How many places each extremes list shows.")
+    var top: Int = 5
+
+    @Option(help: "table, json or csv.")
+    var format: OutputFormat = .table
+
+    func run() async throws {
+        try await runReportingErrors {
+            let logger = common.bootstrapLogging()
+            let configuration = try common.configuration()
+            guard top >= 0 && top <= 1000 else { throw MeteoError(code: .invalidConfiguration, "--top must be between 0 and 1000") }
+            guard let width = parseDuration(window), width.seconds >= 1, width.seconds.rounded() == width.seconds else {
+                throw MeteoError(code: .invalidConfiguration, "invalid --window '\(window)': give a whole number of seconds, minutes, hours or days, such as 15m, 1h or 1d")
+            }
+            var request = AnalysisRequest(windowSeconds: Int(width.seconds), top: top)
+            if let region {
+                guard let name = Region.named(region)?.name ?? (region.lowercased() == "world" ? "world" : nil) else {
+                    throw MeteoError(code: .invalidConfiguration, "unknown region '\(region)': the built-in regions are \(Region.builtin.map(\.name).joined(separator: ", ")), and world")
+                }
+                request.region = name
+            }
+            if let place {
+                request.placeIDs = [try PlaceCatalogue.bundled().resolve(place).id]
+            }
+            request.since = try since.map { try QueryCommand.parseTime($0, flag: "--since") }
+            request.until = try until.map { try QueryCommand.parseTime($0, flag: "--until") }
+
+            let backends = Backends(configuration: configuration, logger: logger)
+            let store = try backends.openStore()
+            defer { Task { try? await store.close() } }
+            let engine = backends.analyticsEngine(store: store)
+            let report = try await engine.analyze(request)
+            switch format {
+            case .json: Terminal.out(report.jsonString)
+            case .csv: FileHandle.standardOutput.write(Data(report.csv().utf8))
+            case .table:
+                Terminal.out(ReportTable.render(report))
+                if report.summary.observations == 0 { throw ExitCode(1) }
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MeteoAnalytics
 import MeteoCore
 import MeteoEmbedded
 import MeteoPipeline
@@ -12,12 +13,13 @@ import Synchronization
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the whole pipeline offline: synthetic weather → durable log → store, then a summary.",
+        abstract: "Run the whole pipeline offline: synthetic weather → durable log → store → analysis.",
         discussion: """
         Generates deterministic synthetic weather for the original system's ten regions \
         (1,630 places), publishes every observation on the embedded durable log, and a sink \
         writes them into the embedded SQLite store, in one process, with no server and no network. \
         The synthetic clock moves 10 minutes each tick; the last tick is the current time. \
+        It then prints the analysis of what was stored (as 'meteo analyze' does). \
         Then it serves the latest weather on http://127.0.0.1:8080/ until Ctrl-C (--no-serve to skip).
 
         Examples:
@@ -130,7 +132,10 @@ struct DemoCommand: AsyncParsableCommand {
             if sunk.stored + sunk.deadLettered < ingest.published {
                 throw MeteoError(code: .internal, "the sink stored \(sunk.stored) and dead-lettered \(sunk.deadLettered) of \(ingest.published) published events")
             }
+            let report = try await backends.analyticsEngine(store: store).analyze(AnalysisRequest())
+            Terminal.out("\n" + ReportTable.render(report, windows: false))
             Terminal.out("\nNext: meteo query --place Strasbourg --data-dir \(configuration.dataDir)")
+            Terminal.out("      meteo analyze --region EuropeW --window 15m --data-dir \(configuration.dataDir)")
             if !noServe {
                 try await ServeCommand.serve(configuration: configuration, host: host, port: port, logger: logger)
             }

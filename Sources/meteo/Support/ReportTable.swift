@@ -6,7 +6,7 @@ import MeteoCore
 enum ReportTable {
     static let shortNames = ["T", "feels", "RH", "p", "wind", "gust", "cloud", "vis"]
 
-    static func render(_ report: AnalysisReport, full: Bool = true, windowRows: Int = 12) -> String {
+    static func render(_ report: AnalysisReport, windows showWindows: Bool = true, windowRows: Int = 12) -> String {
         var out: [String] = []
         let s = report.summary
         let span = s.first.map { first in
@@ -21,7 +21,7 @@ enum ReportTable {
             return out.joined(separator: "\n")
         }
 
-        if full {
+        do {
             out.append("\nCorrelation (Pearson r, pairwise-complete; – where undefined)")
             var corr = TextTable(headers: [""] + shortNames, rightAligned: Set(1...shortNames.count))
             for (i, row) in report.correlation.matrix.enumerated() {
@@ -67,7 +67,7 @@ enum ReportTable {
         }
         out.append(ext.render())
 
-        if full {
+        if showWindows {
             let series = report.windows.series
             out.append("\nTime windows of \(formatSeconds(report.windows.widthSeconds)) (\(formatCount(series.count)) region × window means)")
             var win = TextTable(headers: ["region", "start (UTC)", "obs", "T °C", "RH %", "p hPa", "wind m/s"], rightAligned: [2, 3, 4, 5, 6])

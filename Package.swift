@@ -99,6 +99,11 @@ let package = Package(
         ),
         .testTarget(name: "MeteoCoreTests", dependencies: ["MeteoCore"]),
         .testTarget(
+            name: "MeteoAnalyticsTests",
+            dependencies: ["MeteoCore", "MeteoAnalytics", "MeteoEmbedded", "MeteoSources",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "MeteoServerTests",
             dependencies: ["MeteoCore", "MeteoServer", "MeteoEmbedded",
                            .product(name: "Hummingbird", package: "hummingbird"),

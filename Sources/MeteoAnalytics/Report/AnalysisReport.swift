@@ -53,6 +53,13 @@ public struct AnalysisReport: Sendable, Hashable {
         /// Unix seconds of the oldest and newest observation.
         public var first: Int64?
         public var last: Int64?
+
+        public init(observations: Int, places: Int, first: Int64?, last: Int64?) {
+            self.observations = observations
+            self.places = places
+            self.first = first
+            self.last = last
+        }
     }
 
     public struct Correlation: Sendable, Hashable {
@@ -68,6 +75,12 @@ public struct AnalysisReport: Sendable, Hashable {
             guard let i = variables.firstIndex(of: a), let j = variables.firstIndex(of: b) else { return nil }
             return matrix[i][j]
         }
+
+        public init(variables: [String], matrix: [[Double?]], n: [[Int]]) {
+            self.variables = variables
+            self.matrix = matrix
+            self.n = n
+        }
     }
 
     /// Aggregates of one region or country.
@@ -80,6 +93,16 @@ public struct AnalysisReport: Sendable, Hashable {
         public var humidityPct: VariableStats
         public var pressureHPa: VariableStats
         public var windSpeedMS: VariableStats
+
+        public init(key: String, observations: Int, places: Int, temperatureC: VariableStats, humidityPct: VariableStats, pressureHPa: VariableStats, windSpeedMS: VariableStats) {
+            self.key = key
+            self.observations = observations
+            self.places = places
+            self.temperatureC = temperatureC
+            self.humidityPct = humidityPct
+            self.pressureHPa = pressureHPa
+            self.windSpeedMS = windSpeedMS
+        }
     }
 
     /// A place's latest observation, as listed by rain, snow and the extremes.
@@ -93,6 +116,17 @@ public struct AnalysisReport: Sendable, Hashable {
         public var snowMM: Double?
         /// The value the list is ranked by.
         public var value: Double?
+
+        public init(placeID: String, name: String, country: String, region: String?, observedAt: Int64, rainMM: Double?, snowMM: Double?, value: Double?) {
+            self.placeID = placeID
+            self.name = name
+            self.country = country
+            self.region = region
+            self.observedAt = observedAt
+            self.rainMM = rainMM
+            self.snowMM = snowMM
+            self.value = value
+        }
     }
 
     /// The places whose latest observation matches a condition (rain > 0, snow > 0, both).
@@ -101,16 +135,32 @@ public struct AnalysisReport: Sendable, Hashable {
         /// Per region of the latest observations (nil: no region, listed last), zeros included.
         public var byRegion: [RegionCount]
         public var places: [PlaceRow]
+
+        public init(count: Int, byRegion: [RegionCount], places: [PlaceRow]) {
+            self.count = count
+            self.byRegion = byRegion
+            self.places = places
+        }
     }
 
     public struct RegionCount: Sendable, Hashable {
         public var region: String?
         public var count: Int
+
+        public init(region: String?, count: Int) {
+            self.region = region
+            self.count = count
+        }
     }
 
     public struct Windows: Sendable, Hashable {
         public var widthSeconds: Int
         public var series: [WindowPoint]
+
+        public init(widthSeconds: Int, series: [WindowPoint]) {
+            self.widthSeconds = widthSeconds
+            self.series = series
+        }
     }
 
     public struct WindowPoint: Sendable, Hashable {
@@ -122,6 +172,16 @@ public struct AnalysisReport: Sendable, Hashable {
         public var humidityPct: Double?
         public var pressureHPa: Double?
         public var windSpeedMS: Double?
+
+        public init(region: String?, start: Int64, observations: Int, temperatureC: Double?, humidityPct: Double?, pressureHPa: Double?, windSpeedMS: Double?) {
+            self.region = region
+            self.start = start
+            self.observations = observations
+            self.temperatureC = temperatureC
+            self.humidityPct = humidityPct
+            self.pressureHPa = pressureHPa
+            self.windSpeedMS = windSpeedMS
+        }
     }
 
     public struct Extremes: Sendable, Hashable {
@@ -130,5 +190,27 @@ public struct AnalysisReport: Sendable, Hashable {
         public var coldest: [PlaceRow]
         public var windiest: [PlaceRow]
         public var wettest: [PlaceRow]
+
+        public init(n: Int, hottest: [PlaceRow], coldest: [PlaceRow], windiest: [PlaceRow], wettest: [PlaceRow]) {
+            self.n = n
+            self.hottest = hottest
+            self.coldest = coldest
+            self.windiest = windiest
+            self.wettest = wettest
+        }
+    }
+
+    public init(engine: String, request: AnalysisRequest, summary: Summary, correlation: Correlation, regions: [GroupSummary], countries: [GroupSummary], rain: PlacesWith, snow: PlacesWith, rainAndSnow: PlacesWith, windows: Windows, extremes: Extremes) {
+        self.engine = engine
+        self.request = request
+        self.summary = summary
+        self.correlation = correlation
+        self.regions = regions
+        self.countries = countries
+        self.rain = rain
+        self.snow = snow
+        self.rainAndSnow = rainAndSnow
+        self.windows = windows
+        self.extremes = extremes
     }
 }

@@ -97,6 +97,13 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/SinkThroughput"
         ),
+        .executableTarget(
+            name: "meteo-analytics-bench",
+            dependencies: ["MeteoCore", "MeteoSources", "MeteoEmbedded", "MeteoAnalytics",
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/Analytics",
+            exclude: ["peers.py", "requirements.txt"]
+        ),
         .testTarget(name: "MeteoCoreTests", dependencies: ["MeteoCore"]),
         .testTarget(
             name: "MeteoAnalyticsTests",

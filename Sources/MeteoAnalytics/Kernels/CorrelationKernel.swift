@@ -149,8 +149,10 @@ enum CorrelationKernel {
             dst.storeBytes(of: d1, toByteOffset: (r + 4) * 8, as: V.self)
             s0 += d0; s1 += d1
             q0 += d0 * d0; q1 += d1 * d1
-            lo = pointwiseMin(lo, pointwiseMin(x0, x1))
-            hi = pointwiseMax(hi, pointwiseMax(x0, x1))
+            lo.replace(with: x0, where: x0 .< lo)
+            lo.replace(with: x1, where: x1 .< lo)
+            hi.replace(with: x0, where: x0 .> hi)
+            hi.replace(with: x1, where: x1 .> hi)
             let nan0 = x0 .!= x0, nan1 = x1 .!= x1
             if any(nan0 .| nan1) {
                 for l in 0..<4 { if nan0[l] { missing += 1 }; if nan1[l] { missing += 1 } }
@@ -169,8 +171,8 @@ enum CorrelationKernel {
             }
             r += 1
         }
-        // pointwiseMin/Max skip NaN lanes only when the NaN is the second operand; recompute
-        // the range exactly when the block had nils.
+        // A NaN never compares less or greater, so the range above skips nils; it is
+        // recomputed anyway when the block had nils, for the masked path.
         if missing > 0 && missing < count {
             mn = .infinity; mx = -.infinity
             for i in 0..<count where !x[i].isNaN { mn = Swift.min(mn, x[i]); mx = Swift.max(mx, x[i]) }

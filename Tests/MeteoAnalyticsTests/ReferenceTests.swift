@@ -26,7 +26,8 @@ struct ReferenceTests {
             csv: csv, region: request.region, since: request.since.map { Int64($0.timeIntervalSince1970) },
             until: request.until.map { Int64($0.timeIntervalSince1970) }, window: request.windowSeconds, top: request.top)
         let diff = differences(ours, reference)
-        #expect(diff.isEmpty, "\(diff.count) differences, first: \(diff.prefix(8).joined(separator: "; "))")
+        let agrees = diff.isEmpty
+        #expect(agrees, "\(diff.count) differences, first: \(diff.prefix(8).joined(separator: "; "))")
         return ours
     }
 

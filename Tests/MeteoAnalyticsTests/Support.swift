@@ -21,7 +21,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 func awkwardObservations(places count: Int = 240, ticks: Int = 15, seed: UInt64 = 7) throws -> [Observation] {
     let catalogue = try PlaceCatalogue.bundled()
     let regions = ["EuropeW", "AsieE", "AmeriqueS"].compactMap { Region.named($0) }
-    var places = Array(catalogue.places(in: regions).prefix(count))
+    // An equal share of each region, so that every region has places.
+    var places = regions.flatMap { catalogue.places(in: [$0]).prefix(count / regions.count) }
     // Hostile and unusual places.
     places[0].name = "<script>alert(\"x\")</script>"
     places[1].name = "Comma, \"Quoted\" Town"

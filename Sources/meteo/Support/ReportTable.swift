@@ -29,7 +29,8 @@ enum ReportTable {
             }
             out.append(corr.render())
             let ns = report.correlation.n.flatMap { $0 }
-            out.append("T °C, feels-like °C, RH %, p hPa, wind and gust m/s, cloud %, vis m; pairs n = \(formatCount(ns.min() ?? 0))…\(formatCount(ns.max() ?? 0))")
+            out.append("T and feels-like °C, RH %, p hPa, wind and gust m/s, cloud %, vis m")
+            out.append("pairs per cell: \(formatCount(ns.min() ?? 0)) to \(formatCount(ns.max() ?? 0))")
         }
 
         out.append("\nPer region (means over all observations; min and max of T)")

@@ -72,6 +72,36 @@ struct SQLiteStoreTests {
         #expect(try await store.observations(ObservationQuery(placeIDs: [])).isEmpty)
     }
 
+    @Test func scanPagesThroughEveryMatchingRowOnce() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore.open(dataDir: dir, logger: testLogger)
+        var batch: [Observation] = []
+        for t in 0..<50 {
+            batch.append(sample("a", at: Double(t) * 600))
+            batch.append(sample("b", at: Double(t) * 600, region: "R2"))
+        }
+        _ = try await store.upsert(batch)
+        _ = try await store.upsert([sample("a", at: 0)])  // an overwrite is still one row
+        var pages: [Int] = []
+        var keys: [ObservationKey] = []
+        for try await page in store.scan(ObservationQuery(), batchSize: 7) {
+            pages.append(page.count)
+            keys += page.map(\.key)
+        }
+        #expect(keys.count == 100 && Set(keys).count == 100)
+        #expect(pages.allSatisfy { $0 <= 7 } && pages.count == 15)
+        var filtered = 0
+        for try await page in store.scan(ObservationQuery(region: "R2", since: Date(timeIntervalSince1970: 6000)), batchSize: 4) {
+            #expect(page.allSatisfy { $0.placeID == "b" && $0.observedAt.timeIntervalSince1970 >= 6000 })
+            filtered += page.count
+        }
+        #expect(filtered == 40)
+        var none = 0
+        for try await page in store.scan(ObservationQuery(placeIDs: []), batchSize: 10) { none += page.count }
+        #expect(none == 0)
+    }
+
     @Test func deadLettersKeepTheirBytesAndAreIdempotent() async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

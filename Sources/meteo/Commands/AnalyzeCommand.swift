@@ -36,11 +36,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @Option(help: "Only this place: Strasbourg, Paris,FR, or a GeoNames id.")
     var place: String?
 
-    @Option(help: ArgumentHelp("Only observations at or after this time (ISO 8601, or an age such as 24h).", valueName: "time"))
-    var since: String?
-
-    @Option(help: ArgumentHelp("Only observations before this time.", valueName: "time"))
-    var until: String?
+    @OptionGroup var range: TimeRangeOptions
 
     @Option(help: ArgumentHelp("Width of the time windows: 15m, 1h, 1d, …", valueName: "width"))
     var window: String = "1h"
@@ -61,16 +57,12 @@ struct AnalyzeCommand: AsyncParsableCommand {
             }
             var request = AnalysisRequest(windowSeconds: Int(width.seconds), top: top)
             if let region {
-                guard let name = Region.named(region)?.name ?? (region.lowercased() == "world" ? "world" : nil) else {
-                    throw MeteoError(code: .invalidConfiguration, "unknown region '\(region)': the built-in regions are \(Region.builtin.map(\.name).joined(separator: ", ")), and world")
-                }
-                request.region = name
+                request.region = try resolveRegionName(region)
             }
             if let place {
                 request.placeIDs = [try PlaceCatalogue.bundled().resolve(place).id]
             }
-            request.since = try since.map { try QueryCommand.parseTime($0, flag: "--since") }
-            request.until = try until.map { try QueryCommand.parseTime($0, flag: "--until") }
+            (request.since, request.until) = try range.dates()
 
             let backends = Backends(configuration: configuration, logger: logger)
             let store = try backends.openStore()

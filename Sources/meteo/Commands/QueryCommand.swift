@@ -29,11 +29,7 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "The latest observation of every place of a region.")
     var region: String?
 
-    @Option(help: ArgumentHelp("Only observations at or after this time (ISO 8601, or an age such as 24h).", valueName: "time"))
-    var since: String?
-
-    @Option(help: ArgumentHelp("Only observations before this time.", valueName: "time"))
-    var until: String?
+    @OptionGroup var range: TimeRangeOptions
 
     @Option(help: "Most history rows.")
     var limit: Int = 24
@@ -52,13 +48,10 @@ struct QueryCommand: AsyncParsableCommand {
             let backends = Backends(configuration: configuration, logger: logger)
             let store = try backends.openStore()
             defer { Task { try? await store.close() } }
-            let sinceDate = try since.map { try Self.parseTime($0, flag: "--since") }
-            let untilDate = try until.map { try Self.parseTime($0, flag: "--until") }
+            let (sinceDate, untilDate) = try range.dates()
 
             if let region {
-                guard let regionName = Region.named(region)?.name ?? (region.lowercased() == "world" ? "world" : nil) else {
-                    throw MeteoError(code: .invalidConfiguration, "unknown region '\(region)': the built-in regions are \(Region.builtin.map(\.name).joined(separator: ", "))")
-                }
+                let regionName = try resolveRegionName(region)
                 let latest = try await store.latest(region: regionName)
                 guard !latest.isEmpty else {
                     throw MeteoError(code: .unknownPlace, "no observations of region \(regionName) in \(configuration.dataDir): run 'meteo demo' or 'meteo ingest' first")
@@ -71,7 +64,7 @@ struct QueryCommand: AsyncParsableCommand {
             let history = try await store.observations(ObservationQuery(
                 placeIDs: [target.id], since: sinceDate, until: untilDate, newestFirst: true, limit: limit))
             guard let latest = history.first else {
-                let window = (since != nil || until != nil) ? " in that time range" : ""
+                let window = range.isSet ? " in that time range" : ""
                 throw MeteoError(code: .unknownPlace,
                                  "no observations of \(target.name),\(target.country) (id \(target.id))\(window) in \(configuration.dataDir): run 'meteo demo' or 'meteo ingest --places \"\(target.name),\(target.country)\"' first")
             }

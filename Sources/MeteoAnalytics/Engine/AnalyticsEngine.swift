@@ -28,9 +28,6 @@ public struct InProcessEngine: AnalyticsEngine {
 
     /// Reads the rows of a request into columns.
     public func load(_ request: AnalysisRequest, progress: (@Sendable (Int) -> Void)? = nil) async throws -> ObservationFrame {
-        if let window = Optional(request.windowSeconds), window < 1 {
-            throw MeteoError(code: .invalidConfiguration, "the window must be at least 1 second (got \(window) s)")
-        }
         var builder = ObservationFrame.Builder()
         for try await page in store.scan(request.query, batchSize: pageSize) {
             builder.append(page)
@@ -40,6 +37,9 @@ public struct InProcessEngine: AnalyticsEngine {
     }
 
     public func analyze(_ request: AnalysisRequest) async throws -> AnalysisReport {
+        guard request.windowSeconds >= 1 else {
+            throw MeteoError(code: .invalidConfiguration, "the window must be at least 1 second (got \(request.windowSeconds) s)")
+        }
         let clock = ContinuousClock()
         let started = clock.now
         let frame = try await load(request)

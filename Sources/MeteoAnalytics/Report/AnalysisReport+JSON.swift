@@ -55,24 +55,8 @@ extension AnalysisReport {
         w.raw("[")
         for (i, v) in correlation.variables.enumerated() { if i > 0 { w.raw(",") }; w.string(v) }
         w.raw("]")
-        w.key("matrix")
-        w.raw("[")
-        for (i, row) in correlation.matrix.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("[")
-            for (j, r) in row.enumerated() { if j > 0 { w.raw(",") }; w.optional(r) }
-            w.raw("]")
-        }
-        w.raw("]")
-        w.key("n")
-        w.raw("[")
-        for (i, row) in correlation.n.enumerated() {
-            if i > 0 { w.raw(",") }
-            w.raw("[")
-            for (j, n) in row.enumerated() { if j > 0 { w.raw(",") }; w.number(n) }
-            w.raw("]")
-        }
-        w.raw("]")
+        w.key("matrix"); Self.grid(correlation.matrix, &w) { w, r in w.optional(r) }
+        w.key("n"); Self.grid(correlation.n, &w) { w, n in w.number(n) }
         w.raw("}")
     }
 
@@ -95,6 +79,21 @@ extension AnalysisReport {
         }
         w.raw("]")
         w.raw("}")
+    }
+
+    /// A square matrix as an array of rows.
+    private static func grid<T>(_ rows: [[T]], _ w: inout JSONWriter, _ cell: (inout JSONWriter, T) -> Void) {
+        w.raw("[")
+        for (i, row) in rows.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("[")
+            for (j, value) in row.enumerated() {
+                if j > 0 { w.raw(",") }
+                cell(&w, value)
+            }
+            w.raw("]")
+        }
+        w.raw("]")
     }
 
     private static func groups(_ groups: [GroupSummary], keyName: String, _ w: inout JSONWriter) {

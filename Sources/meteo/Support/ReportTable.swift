@@ -39,8 +39,8 @@ enum ReportTable {
         for g in report.regions {
             regions.rows.append([
                 clip(g.key, 14), formatCount(g.places), formatCount(g.observations),
-                fixed(g.temperatureC.mean, 1), fixed(g.temperatureC.min, 1), fixed(g.temperatureC.max, 1),
-                fixed(g.humidityPct.mean, 0), fixed(g.pressureHPa.mean, 1), fixed(g.windSpeedMS.mean, 1),
+                formatValue(g.temperatureC.mean, "", decimals: 1), formatValue(g.temperatureC.min, "", decimals: 1), formatValue(g.temperatureC.max, "", decimals: 1),
+                formatValue(g.humidityPct.mean, "", decimals: 0), formatValue(g.pressureHPa.mean, "", decimals: 1), formatValue(g.windSpeedMS.mean, "", decimals: 1),
             ])
         }
         if report.regions.isEmpty { regions.rows.append(["(no region)", "", "", "", "", "", "", "", ""]) }
@@ -74,8 +74,8 @@ enum ReportTable {
             var win = TextTable(headers: ["region", "start (UTC)", "obs", "T °C", "RH %", "p hPa", "wind m/s"], rightAligned: [2, 3, 4, 5, 6])
             for p in series.suffix(windowRows) {
                 win.rows.append([clip(p.region ?? "(no region)", 14), String(ISO8601.string(from: Date(timeIntervalSince1970: Double(p.start))).prefix(16)),
-                                 formatCount(p.observations), fixed(p.temperatureC, 1), fixed(p.humidityPct, 0),
-                                 fixed(p.pressureHPa, 1), fixed(p.windSpeedMS, 1)])
+                                 formatCount(p.observations), formatValue(p.temperatureC, "", decimals: 1), formatValue(p.humidityPct, "", decimals: 0),
+                                 formatValue(p.pressureHPa, "", decimals: 1), formatValue(p.windSpeedMS, "", decimals: 1)])
             }
             out.append(win.render())
             if series.count > windowRows {
@@ -83,11 +83,6 @@ enum ReportTable {
             }
         }
         return out.joined(separator: "\n")
-    }
-
-    static func fixed(_ v: Double?, _ decimals: Int) -> String {
-        guard let v else { return "–" }
-        return String(format: "%.\(decimals)f", v)
     }
 
     static func clip(_ s: String, _ width: Int) -> String {

@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "MeteoPipeline", targets: ["MeteoPipeline"]),
         .library(name: "MeteoAnalytics", targets: ["MeteoAnalytics"]),
         .library(name: "MeteoServer", targets: ["MeteoServer"]),
+        .library(name: "MeteoKafka", targets: ["MeteoKafka"]),
     ],
     traits: [
         // Reserved for the optional adapters; each needs a system library or a large build.
@@ -65,6 +66,21 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // librdkafka, only with the Kafka trait: every source file of MeteoKafka is inside `#if Kafka`,
+        // so the default build needs no system library.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"]), .brew(["librdkafka"])]
+        ),
+        .target(
+            name: "MeteoKafka",
+            dependencies: [
+                "MeteoCore",
+                .target(name: "CRdKafka", condition: .when(traits: ["Kafka"])),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "MeteoAnalytics",
             dependencies: [
@@ -84,6 +100,7 @@ let package = Package(
             name: "meteo",
             dependencies: [
                 "MeteoCore", "MeteoSources", "MeteoEmbedded", "MeteoPipeline", "MeteoAnalytics", "MeteoServer",
+                .target(name: "MeteoKafka", condition: .when(traits: ["Kafka"])),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -105,6 +122,11 @@ let package = Package(
             exclude: ["peers.py", "requirements.txt"]
         ),
         .testTarget(name: "MeteoCoreTests", dependencies: ["MeteoCore"]),
+        .testTarget(
+            name: "MeteoKafkaTests",
+            dependencies: ["MeteoCore", "MeteoKafka", "MeteoPipeline", "MeteoEmbedded",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "MeteoAnalyticsTests",
             dependencies: ["MeteoCore", "MeteoAnalytics", "MeteoEmbedded", "MeteoSources",
@@ -145,7 +167,7 @@ let package = Package(
     ]
 )
 
-for target in package.targets {
+for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

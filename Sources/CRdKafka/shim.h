@@ -1,0 +1,27 @@
+// The C surface of librdkafka that MeteoKafka uses. librdkafka's producev() is variadic, which
+// Swift cannot call, so two small inline wrappers fix its arguments.
+#ifndef METEO_CRDKAFKA_SHIM_H
+#define METEO_CRDKAFKA_SHIM_H
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+/// Enqueues one message (copied) for `topic`, partitioned by key. `headers` may be NULL; on
+/// success librdkafka owns them, on failure the caller still does.
+static inline rd_kafka_resp_err_t meteo_rd_kafka_produce(rd_kafka_t *rk, const char *topic,
+                                                         const void *key, size_t key_len,
+                                                         const void *value, size_t value_len,
+                                                         rd_kafka_headers_t *headers, void *opaque) {
+    if (headers) {
+        return rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
+                                 RD_KAFKA_V_VALUE((void *)value, value_len),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    }
+    return rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
+                             RD_KAFKA_V_VALUE((void *)value, value_len),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(opaque),
+                             RD_KAFKA_V_END);
+}
+
+#endif

@@ -1,0 +1,96 @@
+#if Kafka
+import CRdKafka
+import MeteoCore
+
+/// Blocking admin and metadata requests. Call them on a dedicated queue, never on the
+/// cooperative pool.
+enum KafkaAdmin {
+    /// Creates a topic; returns false when it exists already.
+    static func createTopic(_ client: KafkaClient, name: String, partitions: Int, replicationFactor: Int,
+                            timeout: Duration) throws(MeteoError) -> Bool {
+        var errstr = [CChar](repeating: 0, count: 512)
+        guard let newTopic = rd_kafka_NewTopic_new(name, Int32(partitions), Int32(replicationFactor), &errstr, errstr.count) else {
+            throw MeteoError(code: .invalidConfiguration,
+                             "cannot create Kafka topic \(name) with \(partitions) partitions and replication factor \(replicationFactor): \(String(errorBuffer: errstr))")
+        }
+        defer { rd_kafka_NewTopic_destroy(newTopic) }
+        guard let queue = rd_kafka_queue_new(client.handle) else { throw MeteoError(code: .internal, "librdkafka could not make a queue") }
+        defer { rd_kafka_queue_destroy(queue) }
+        let options = rd_kafka_AdminOptions_new(client.handle, RD_KAFKA_ADMIN_OP_CREATETOPICS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        let ms = KafkaClient.milliseconds(timeout)
+        _ = rd_kafka_AdminOptions_set_request_timeout(options, ms, &errstr, errstr.count)
+        _ = rd_kafka_AdminOptions_set_operation_timeout(options, ms, &errstr, errstr.count)
+        var topics: [OpaquePointer?] = [newTopic]
+        rd_kafka_CreateTopics(client.handle, &topics, 1, options, queue)
+        guard let event = rd_kafka_queue_poll(queue, ms + 1000) else {
+            throw MeteoError(code: .timeout, "Kafka did not answer the request to create topic \(name) within \(timeout.seconds) s; is the broker at \(client.properties["bootstrap.servers"] ?? "?") up?",
+                             isRetriable: true)
+        }
+        defer { rd_kafka_event_destroy(event) }
+        let eventError = rd_kafka_event_error(event)
+        if eventError != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaClient.error(eventError, "cannot create Kafka topic \(name)")
+        }
+        guard let result = rd_kafka_event_CreateTopics_result(event) else {
+            throw MeteoError(code: .internal, "librdkafka answered the topic creation with an unexpected event")
+        }
+        var count = 0
+        guard let results = rd_kafka_CreateTopics_result_topics(result, &count), count == 1, let topic = results[0] else {
+            throw MeteoError(code: .internal, "librdkafka answered the topic creation with \(count) results")
+        }
+        let err = rd_kafka_topic_result_error(topic)
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR { return true }
+        if err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS { return false }
+        let text = rd_kafka_topic_result_error_string(topic).map { String(cString: $0) } ?? KafkaClient.text(err)
+        throw MeteoError(code: .bus, "cannot create Kafka topic \(name) (\(partitions) partitions, replication factor \(replicationFactor)): \(text) (\(KafkaClient.name(err)))",
+                         isRetriable: !KafkaClient.permanent.contains(err.rawValue))
+    }
+
+    static func metadata(_ client: KafkaClient, topic: String?, timeout: Duration) throws(MeteoError) -> KafkaClusterInfo {
+        var md: UnsafePointer<rd_kafka_metadata>?
+        var topicHandle: OpaquePointer?
+        if let topic { topicHandle = rd_kafka_topic_new(client.handle, topic, nil) }
+        defer { if let topicHandle { rd_kafka_topic_destroy(topicHandle) } }
+        let err = rd_kafka_metadata(client.handle, topic == nil ? 1 : 0, topicHandle, &md, KafkaClient.milliseconds(timeout))
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let md else {
+            throw KafkaClient.error(err, "cannot read the metadata of the Kafka cluster at \(client.properties["bootstrap.servers"] ?? "?")")
+        }
+        defer { rd_kafka_metadata_destroy(md) }
+        let m = md.pointee
+        var info = KafkaClusterInfo()
+        for i in 0..<Int(m.broker_cnt) {
+            let b = m.brokers[i]
+            info.brokers.append(.init(id: Int(b.id), host: String(cString: b.host), port: Int(b.port)))
+        }
+        for i in 0..<Int(m.topic_cnt) {
+            let t = m.topics[i]
+            let name = String(cString: t.topic)
+            if t.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                info.topics[name] = .init(partitions: 0, error: "\(KafkaClient.text(t.err)) (\(KafkaClient.name(t.err)))")
+            } else {
+                info.topics[name] = .init(partitions: Int(t.partition_cnt), error: nil)
+            }
+        }
+        return info
+    }
+}
+
+/// What a Kafka cluster reports about itself.
+public struct KafkaClusterInfo: Sendable, Hashable {
+    public struct Broker: Sendable, Hashable {
+        public var id: Int
+        public var host: String
+        public var port: Int
+    }
+
+    public struct Topic: Sendable, Hashable {
+        public var partitions: Int
+        /// Why the topic can't be described (for instance it does not exist).
+        public var error: String?
+    }
+
+    public var brokers: [Broker] = []
+    public var topics: [String: Topic] = [:]
+}
+#endif

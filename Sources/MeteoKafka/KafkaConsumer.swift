@@ -1,0 +1,225 @@
+#if Kafka
+import CRdKafka
+import Dispatch
+import Foundation
+import Logging
+import MeteoCore
+import Synchronization
+
+/// Reads topics as a member of a Kafka consumer group, through librdkafka's high-level consumer.
+///
+/// Offsets are never committed by librdkafka on its own (`enable.auto.commit=false`,
+/// `enable.auto.offset.store=false`): ``commit(_:)`` stores the offsets of what the sink has
+/// written, then commits them synchronously. When the group takes partitions away, the
+/// rebalance callback first commits what was stored, so the next owner starts right after
+/// the last written event. Every librdkafka call that can block runs on this consumer's own
+/// serial dispatch queue.
+public final class KafkaConsumer: EventConsumer {
+    private let client: KafkaClient
+    private let queue: UncheckedQueue
+    private let blocking = DispatchQueue(label: "meteo.kafka.consumer")
+    private let logger: Logger
+    private let group: String
+    private let assignment: AssignmentBox
+    private let closed = Atomic<Bool>(false)
+
+    private init(client: KafkaClient, queue: UncheckedQueue, logger: Logger, group: String, assignment: AssignmentBox) {
+        self.client = client
+        self.queue = queue
+        self.logger = logger
+        self.group = group
+        self.assignment = assignment
+    }
+
+    deinit {
+        rd_kafka_queue_destroy(queue.queue)
+    }
+
+    /// Joins `group` and subscribes to `topics`. `onRebalance` hears of each change of partitions.
+    public static func make(configuration: KafkaConfiguration, group: String, topics: [String], logger: Logger,
+                            onRebalance: (@Sendable (KafkaRebalance) -> Void)? = nil) throws(MeteoError) -> KafkaConsumer {
+        let assignment = AssignmentBox()
+        let callbacks = KafkaCallbacks(logger: logger, onRebalance: { rk, err, list in
+            KafkaConsumer.rebalance(rk, err, list, logger: logger, assignment: assignment, notify: onRebalance)
+        })
+        let client = try KafkaClient.make(kind: .consumer, properties: try configuration.consumerProperties(group: group), callbacks: callbacks)
+        // Serve the group's callbacks from the consumer queue, which poll() reads.
+        var err = rd_kafka_poll_set_consumer(client.handle)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(err, "cannot start the Kafka consumer") }
+        guard let list = rd_kafka_topic_partition_list_new(Int32(topics.count)) else { throw MeteoError(code: .internal, "librdkafka could not allocate a list") }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for t in topics { _ = rd_kafka_topic_partition_list_add(list, t, RD_KAFKA_PARTITION_UA) }
+        err = rd_kafka_subscribe(client.handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(err, "cannot subscribe to Kafka topics \(topics.joined(separator: ", "))") }
+        guard let queue = rd_kafka_queue_get_consumer(client.handle) else { throw MeteoError(code: .internal, "librdkafka has no consumer queue") }
+        logger.debug("Kafka consumer subscribed", metadata: [LoggingKeys.group: "\(group)", LoggingKeys.topic: "\(topics.joined(separator: ","))"])
+        return KafkaConsumer(client: client, queue: UncheckedQueue(queue: queue), logger: logger, group: group, assignment: assignment)
+    }
+
+    /// The partitions this member owns now.
+    public var assignedPartitions: [KafkaPartition] { assignment.partitions.withLock { $0.sorted() } }
+
+    /// Runs on the consumer's thread, inside poll(): commits what is done before partitions go.
+    private static func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+                                  logger: Logger, assignment: AssignmentBox, notify: (@Sendable (KafkaRebalance) -> Void)?) {
+        let partitions = partitionsOf(list)
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+            if cooperative {
+                if let e = rd_kafka_incremental_assign(rk, list) { logger.error("Kafka incremental assign failed", metadata: [LoggingKeys.error: "\(String(cString: rd_kafka_error_string(e)))"]); rd_kafka_error_destroy(e) }
+            } else {
+                _ = rd_kafka_assign(rk, list)
+            }
+            assignment.partitions.withLock { s in
+                if !cooperative { s.removeAll() }
+                s.formUnion(partitions)
+            }
+            logger.notice("Kafka partitions assigned", metadata: ["kafka.partitions": "\(partitions.map(\.description).joined(separator: ","))"])
+            notify?(.assigned(partitions))
+        } else {
+            // Revoked (or lost): commit the offsets stored for written events while we still own them.
+            let c = rd_kafka_commit(rk, nil, 0)
+            if c != RD_KAFKA_RESP_ERR_NO_ERROR && c != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                logger.warning("commit before losing partitions failed; their last events will be read again", metadata: [LoggingKeys.error: "\(KafkaClient.text(c))"])
+            }
+            if cooperative {
+                if let e = rd_kafka_incremental_unassign(rk, list) { rd_kafka_error_destroy(e) }
+            } else {
+                _ = rd_kafka_assign(rk, nil)
+            }
+            assignment.partitions.withLock { s in
+                if cooperative { s.subtract(partitions) } else { s.removeAll() }
+            }
+            logger.notice("Kafka partitions revoked", metadata: ["kafka.partitions": "\(partitions.map(\.description).joined(separator: ","))"])
+            notify?(.revoked(partitions))
+        }
+    }
+
+    public func poll(maxMessages: Int, timeout: Duration) async throws -> [BusMessage] {
+        guard !closed.load(ordering: .relaxed) else { return [] }
+        let client = self.client
+        let queue = self.queue
+        let logger = self.logger
+        let ms = KafkaClient.milliseconds(timeout)
+        let size = max(1, maxMessages)
+        return try await onBlockingQueue { () throws(MeteoError) -> [BusMessage] in
+            var raw = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: size)
+            let n = rd_kafka_consume_batch_queue(queue.queue, ms, &raw, size)
+            if n < 0 {
+                throw KafkaClient.error(rd_kafka_last_error(), "cannot read from Kafka")
+            }
+            var out: [BusMessage] = []
+            out.reserveCapacity(n)
+            var failure: MeteoError?
+            for i in 0..<n {
+                guard let m = raw[i] else { continue }
+                defer { rd_kafka_message_destroy(m) }
+                let msg = m.pointee
+                if msg.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    if msg.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+                    let text = rd_kafka_message_errstr(m).map { String(cString: $0) } ?? KafkaClient.text(msg.err)
+                    logger.warning("Kafka consumer error (librdkafka retries)", metadata: [LoggingKeys.error: "\(text) (\(KafkaClient.name(msg.err)))"])
+                    if KafkaClient.permanent.contains(msg.err.rawValue), failure == nil {
+                        failure = KafkaClient.error(msg.err, "cannot read from Kafka")
+                    }
+                    continue
+                }
+                out.append(Self.busMessage(m))
+            }
+            if let fatal = client.fatalError() { throw fatal }
+            if out.isEmpty, let failure { throw failure }
+            return out
+        }
+    }
+
+    static func busMessage(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> BusMessage {
+        let msg = m.pointee
+        let topic = msg.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        let key: String? = msg.key.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: msg.key_len), as: UTF8.self) }
+        let value: [UInt8] = msg.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.len)) } ?? []
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let ms = rd_kafka_message_timestamp(m, &type)
+        var headers: [String: String] = [:]
+        var hdrs: OpaquePointer?
+        if rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var hv: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(hdrs, index, &name, &hv, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                if let name {
+                    headers[String(cString: name)] = hv.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: size), as: UTF8.self) } ?? ""
+                }
+                index += 1
+            }
+        }
+        return BusMessage(topic: topic, partition: Int(msg.partition), offset: msg.offset, key: key, value: value, headers: headers,
+                          timestamp: ms >= 0 ? Date(timeIntervalSince1970: Double(ms) / 1000) : Date())
+    }
+
+    /// Stores the offsets of written events, then commits them synchronously. Partitions this
+    /// member lost meanwhile are skipped: their new owner reads those events again, and the
+    /// store's upsert makes that harmless.
+    public func commit(_ positions: [CommitPosition]) async throws {
+        guard !positions.isEmpty else { return }
+        let client = self.client
+        let logger = self.logger
+        try await onBlockingQueue { () throws(MeteoError) in
+            guard let list = rd_kafka_topic_partition_list_new(Int32(positions.count)) else { throw MeteoError(code: .internal, "librdkafka could not allocate a list") }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for p in positions {
+                let tp = rd_kafka_topic_partition_list_add(list, p.topic, Int32(p.partition))
+                tp?.pointee.offset = p.nextOffset
+            }
+            let stored = rd_kafka_offsets_store(client.handle, list)
+            if stored != RD_KAFKA_RESP_ERR_NO_ERROR {
+                for p in partitionErrors(list) {
+                    logger.info("offset not stored: partition no longer ours; its new owner reads it again", metadata: ["kafka.partition": "\(p.0)", LoggingKeys.error: "\(p.1)"])
+                }
+            }
+            let err = rd_kafka_commit(client.handle, nil, 0)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                throw KafkaClient.error(err, "cannot commit Kafka offsets for group")
+            }
+        }
+    }
+
+    /// Leaves the group: the rebalance callback commits what is stored, then the handle closes.
+    public func close() async throws {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        let client = self.client
+        let err = await withCheckedContinuation { c in blocking.async { c.resume(returning: rd_kafka_consumer_close(client.handle)) } }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaClient.error(err, "the Kafka consumer did not close cleanly")
+        }
+        logger.debug("Kafka consumer left the group", metadata: [LoggingKeys.group: "\(group)"])
+    }
+
+    private func onBlockingQueue<T: Sendable>(_ body: @escaping @Sendable () throws(MeteoError) -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { c in
+            blocking.async {
+                do { c.resume(returning: try body()) } catch { c.resume(throwing: error) }
+            }
+        }
+    }
+}
+
+private final class AssignmentBox: Sendable {
+    let partitions = Mutex<Set<KafkaPartition>>([])
+}
+
+/// The consumer queue handle, owned by the consumer, used only on its dispatch queue.
+private struct UncheckedQueue: @unchecked Sendable {
+    let queue: OpaquePointer
+}
+
+/// The partitions of a list whose `err` is set, with the error's text.
+func partitionErrors(_ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> [(String, String)] {
+    guard let elems = list.pointee.elems else { return [] }
+    return (0..<Int(list.pointee.cnt)).compactMap { i in
+        let e = elems[i]
+        guard e.err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return ("\(String(cString: e.topic))[\(e.partition)]", KafkaClient.text(e.err))
+    }
+}
+#endif

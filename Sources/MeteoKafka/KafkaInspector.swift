@@ -1,0 +1,77 @@
+#if Kafka
+import CRdKafka
+import Dispatch
+import Logging
+import MeteoCore
+
+/// Health of a consumer group on a topic: what the cluster holds and how far the group is.
+public struct KafkaGroupLag: Sendable, Hashable {
+    public struct Partition: Sendable, Hashable {
+        public var partition: Int
+        /// Offset after the last event in the partition.
+        public var highWatermark: Int64
+        /// The group's next offset to read, or nil when it has committed nothing there.
+        public var committed: Int64?
+        /// Events the group has not processed yet.
+        public var lag: Int64 {
+            let done = committed ?? 0
+            return max(0, highWatermark - done)
+        }
+    }
+
+    public var topic: String
+    public var group: String
+    public var partitions: [Partition]
+    public var lag: Int64 { partitions.reduce(0) { $0 + $1.lag } }
+    public var events: Int64 { partitions.reduce(0) { $0 + $1.highWatermark } }
+}
+
+/// Read-only questions to the cluster for `meteo doctor` and the tests.
+public enum KafkaInspector {
+    /// The brokers and, if given, one topic's partitions.
+    public static func cluster(configuration: KafkaConfiguration, topic: String?, logger: Logger) async throws -> KafkaClusterInfo {
+        try await onDedicatedThread { () throws(MeteoError) in
+            let client = try KafkaClient.make(kind: .producer, properties: ["bootstrap.servers": configuration.bootstrapServers, "client.id": "\(configuration.clientID)-doctor"]
+                .merging(configuration.properties) { _, user in user }, callbacks: KafkaCallbacks(logger: logger))
+            return try KafkaAdmin.metadata(client, topic: topic, timeout: configuration.operationTimeout)
+        }
+    }
+
+    /// The committed offsets of `group` on `topic` against the partitions' high watermarks.
+    public static func lag(configuration: KafkaConfiguration, group: String, topic: String, logger: Logger) async throws -> KafkaGroupLag {
+        try await onDedicatedThread { () throws(MeteoError) in
+            let client = try KafkaClient.make(kind: .consumer, properties: try configuration.consumerProperties(group: group), callbacks: KafkaCallbacks(logger: logger))
+            defer { _ = rd_kafka_consumer_close(client.handle) }
+            let timeout = configuration.operationTimeout
+            let info = try KafkaAdmin.metadata(client, topic: topic, timeout: timeout)
+            guard let t = info.topics[topic], t.error == nil else {
+                throw MeteoError(code: .bus, "Kafka topic \(topic) does not exist at \(configuration.bootstrapServers): \(info.topics[topic]?.error ?? "unknown")")
+            }
+            guard let list = rd_kafka_topic_partition_list_new(Int32(t.partitions)) else { throw MeteoError(code: .internal, "librdkafka could not allocate a list") }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for p in 0..<t.partitions { _ = rd_kafka_topic_partition_list_add(list, topic, Int32(p)) }
+            let ms = KafkaClient.milliseconds(timeout)
+            let err = rd_kafka_committed(client.handle, list, ms)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(err, "cannot read the committed offsets of group \(group)") }
+            var partitions: [KafkaGroupLag.Partition] = []
+            for i in 0..<Int(list.pointee.cnt) {
+                let e = list.pointee.elems[i]
+                var low: Int64 = 0
+                var high: Int64 = 0
+                let w = rd_kafka_query_watermark_offsets(client.handle, topic, e.partition, &low, &high, ms)
+                guard w == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(w, "cannot read the end offset of \(topic)[\(e.partition)]") }
+                partitions.append(.init(partition: Int(e.partition), highWatermark: high, committed: e.offset >= 0 ? e.offset : nil))
+            }
+            return KafkaGroupLag(topic: topic, group: group, partitions: partitions)
+        }
+    }
+
+    private static func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () throws(MeteoError) -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { c in
+            DispatchQueue(label: "meteo.kafka.inspect").async {
+                do { c.resume(returning: try body()) } catch { c.resume(throwing: error) }
+            }
+        }
+    }
+}
+#endif

@@ -137,7 +137,10 @@ private let kafkaLogCallback: @convention(c) (OpaquePointer?, Int32, UnsafePoint
     case 6: .info
     default: .debug
     }
-    callbacks.logger.log(level: swiftLevel, "librdkafka: \(text)", metadata: ["rdkafka.facility": "\(fac)"])
+    // A shared --kafka-property list reaches both the producer and the consumer; librdkafka
+    // warns that each ignores the other's properties, which is expected here.
+    let level = text.contains("will be ignored by this") ? Logger.Level.debug : swiftLevel
+    callbacks.logger.log(level: level, "librdkafka: \(text)", metadata: ["rdkafka.facility": "\(fac)"])
 }
 
 private let kafkaDeliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = { _, message, opaque in

@@ -184,6 +184,37 @@ public final class KafkaConsumer: EventConsumer {
         }
     }
 
+    /// True once the group has given this member partitions and it has read each to its end
+    /// (its position, or else the group's committed offset, is at the high watermark).
+    public func caughtUp() async throws -> Bool {
+        let owned = assignedPartitions
+        guard !owned.isEmpty else { return false }
+        let client = self.client
+        return try await onBlockingQueue { () throws(MeteoError) -> Bool in
+            guard let list = rd_kafka_topic_partition_list_new(Int32(owned.count)) else { throw MeteoError(code: .internal, "librdkafka could not allocate a list") }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for p in owned { _ = rd_kafka_topic_partition_list_add(list, p.topic, Int32(p.partition)) }
+            _ = rd_kafka_position(client.handle, list)
+            var unknown: [Int] = []
+            for i in 0..<Int(list.pointee.cnt) where list.pointee.elems[i].offset < 0 { unknown.append(i) }
+            if !unknown.isEmpty {
+                // Nothing read yet in this session there: compare with what the group committed.
+                let err = rd_kafka_committed(client.handle, list, 10_000)
+                guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(err, "cannot read the group's committed offsets") }
+            }
+            for i in 0..<Int(list.pointee.cnt) {
+                let e = list.pointee.elems[i]
+                var low: Int64 = 0
+                var high: Int64 = 0
+                let w = rd_kafka_query_watermark_offsets(client.handle, e.topic, e.partition, &low, &high, 10_000)
+                guard w == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(w, "cannot read the end of partition \(e.partition)") }
+                let at = e.offset >= 0 ? e.offset : low
+                if at < high { return false }
+            }
+            return true
+        }
+    }
+
     /// Leaves the group: the rebalance callback commits what is stored, then the handle closes.
     public func close() async throws {
         guard !closed.exchange(true, ordering: .relaxed) else { return }

@@ -49,6 +49,20 @@ public struct MeteoConfiguration: Sendable, Hashable {
     public var maxAttempts: Int = 6
     /// Concurrent requests of the HTTP sources.
     public var concurrency: Int = 1
+    /// Kafka `bootstrap.servers` for `--bus kafka`.
+    public var brokers: String = "127.0.0.1:9092"
+    /// librdkafka properties, by their librdkafka names (`--kafka-property`, `METEO_KAFKA_*`,
+    /// or the `kafka_property` object of the config file); they win over Meteo's defaults.
+    public var kafkaProperties: [String: String] = [:]
+    /// Partitions of the Kafka topics Meteo creates.
+    public var partitions: Int = 6
+    /// Replication factor of the Kafka topics Meteo creates (-1: the broker's default).
+    public var replicationFactor: Int = 1
+    /// Kafka topic for messages the sink cannot decode; nil means `<topic>.dlq`.
+    public var deadLetterTopic: String? = nil
+
+    /// The dead-letter topic in effect.
+    public var effectiveDeadLetterTopic: String { deadLetterTopic ?? topic + ".dlq" }
 
     public init() {}
 
@@ -74,6 +88,11 @@ public struct MeteoConfiguration: Sendable, Hashable {
         ConfigKey("http-timeout", "HTTP request time-out (default 30s)"),
         ConfigKey("max-attempts", "HTTP attempts per request, with backoff (default 6)"),
         ConfigKey("concurrency", "concurrent HTTP requests (default 1)"),
+        ConfigKey("brokers", "Kafka bootstrap servers host:port,... (default 127.0.0.1:9092)"),
+        ConfigKey("kafka-property", "librdkafka property name=value, repeatable; also METEO_KAFKA_<NAME> (sasl_password → sasl.password)"),
+        ConfigKey("partitions", "partitions of the Kafka topics Meteo creates (default 6)"),
+        ConfigKey("replication-factor", "replication factor of the Kafka topics Meteo creates (default 1; -1 = broker default)"),
+        ConfigKey("dlq-topic", "Kafka dead-letter topic (default <topic>.dlq)"),
     ]
 
     static func key(_ name: String) -> ConfigKey { keys.first { $0.name == name }! }
@@ -159,9 +178,84 @@ public struct MeteoConfiguration: Sendable, Hashable {
         if let v = try duration("http-timeout", min: .milliseconds(10)) { c.httpTimeout = v }
         if let v = try integer("max-attempts", 1...100) { c.maxAttempts = v }
         if let v = try integer("concurrency", 1...64) { c.concurrency = v }
+        if let (v, o) = text("brokers") {
+            let servers = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !servers.isEmpty, servers.allSatisfy({ s in
+                guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]) else { return false }
+                return !s[..<colon].isEmpty && (1...65535).contains(port)
+            }) else {
+                throw bad("brokers", v, o, "host:port[,host:port...], such as 127.0.0.1:9092")
+            }
+            c.brokers = servers.joined(separator: ",")
+        }
+        c.kafkaProperties = try kafkaProperties(layers)
+        if let v = try integer("partitions", 1...10_000) { c.partitions = v }
+        if let (v, o) = text("replication-factor") {
+            guard let r = Int(v.trimmingCharacters(in: .whitespaces)), r == -1 || (1...32).contains(r) else {
+                throw bad("replication-factor", v, o, "a whole number in 1...32, or -1 for the broker's default")
+            }
+            c.replicationFactor = r
+        }
+        if let v = try nonEmpty("dlq-topic") { c.deadLetterTopic = v }
         let keyVariable = ["METEO_OWM_API_KEY", "OPENWEATHERMAP_API_KEY"].first { !(layers.environment[$0] ?? "").isEmpty }
         if let keyVariable { c.openWeatherMapKey = Secret(layers.environment[keyVariable]!) }
         return c
+    }
+
+    /// librdkafka properties from the config file's `kafka_property` (an object, or a list of
+    /// `name=value`), then `METEO_KAFKA_<NAME>` variables, then `--kafka-property` flags
+    /// (newline-separated `name=value`); later layers win per property.
+    static func kafkaProperties(_ layers: ConfigLayers) throws(MeteoError) -> [String: String] {
+        var out: [String: String] = [:]
+        let flag = key("kafka-property")
+        func add(_ item: String, _ origin: ConfigOrigin) throws(MeteoError) {
+            let t = item.trimmingCharacters(in: .whitespaces)
+            guard !t.isEmpty else { return }
+            guard let eq = t.firstIndex(of: "=") else {
+                throw MeteoError(code: .invalidConfiguration, "invalid \(flag.flag) '\(t.prefix(60))' (from \(origin)): expected name=value with a librdkafka property name, such as security.protocol=SASL_SSL")
+            }
+            try set(String(t[..<eq]), String(t[t.index(after: eq)...]), origin)
+        }
+        func set(_ rawName: String, _ value: String, _ origin: ConfigOrigin) throws(MeteoError) {
+            let name = rawName.trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") }) else {
+                throw MeteoError(code: .invalidConfiguration, "invalid Kafka property name '\(name.prefix(60))' (from \(origin)): librdkafka names look like sasl.mechanism or linger.ms")
+            }
+            out[name] = value
+        }
+        if let v = layers.file[flag.fileKey] {
+            let origin = ConfigOrigin.file(layers.filePath ?? "config file", key: flag.fileKey)
+            switch v {
+            case .object(let o):
+                for (name, value) in o {
+                    switch value {
+                    case .string(let s): try set(name, s, origin)
+                    case .number(let d): try set(name, d == d.rounded() ? String(Int64(d)) : String(d), origin)
+                    case .bool(let b): try set(name, b ? "true" : "false", origin)
+                    default: throw MeteoError(code: .invalidConfiguration, "Kafka property \(name) (from \(origin)) must be a string, number or boolean")
+                    }
+                }
+            case .array(let a):
+                for e in a {
+                    guard case .string(let s) = e else { throw MeteoError(code: .invalidConfiguration, "\(origin) must list \"name=value\" strings") }
+                    try add(s, origin)
+                }
+            case .string(let s): try add(s, origin)
+            default: throw MeteoError(code: .invalidConfiguration, "\(origin) must be an object of librdkafka properties, such as {\"sasl.mechanism\": \"PLAIN\"}")
+            }
+        }
+        let prefix = "METEO_KAFKA_"
+        for name in layers.environment.keys.sorted() where name.hasPrefix(prefix) && name != flag.environmentVariable {
+            let property = name.dropFirst(prefix.count).lowercased().replacingOccurrences(of: "_", with: ".")
+            try set(property, layers.environment[name]!, .environment(name))
+        }
+        if let v = layers.environment[flag.environmentVariable] {
+            for item in v.split(whereSeparator: { $0 == "\n" || $0 == ";" }) { try add(String(item), .environment(flag.environmentVariable)) }
+        }
+        if let v = layers.flags[flag.name] {
+            for item in v.split(separator: "\n") { try add(String(item), .flag(flag.flag)) }
+        }
+        return out
     }
 
     /// The places this configuration selects: its regions, boxes and named places. With no

@@ -69,6 +69,14 @@ public protocol EventConsumer: Sendable {
     func commit(_ positions: [CommitPosition]) async throws
     /// Commits nothing more and leaves the group.
     func close() async throws
+    /// Whether this member has read everything there is in its share of the topic, for
+    /// `--until-idle`. A bus whose empty poll already means that (the embedded log) says yes;
+    /// Kafka checks that the group has given it partitions and that it is at their end.
+    func caughtUp() async throws -> Bool
+}
+
+extension EventConsumer {
+    public func caughtUp() async throws -> Bool { true }
 }
 
 extension Sequence where Element == BusMessage {

@@ -20,6 +20,13 @@ struct DoctorCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup(title: "Bus") var busOptions: BusOptions
+
+    @Option(help: "Bus topic to check (METEO_TOPIC).")
+    var topic: String?
+
+    @Option(help: "Consumer group whose lag to report (METEO_GROUP).")
+    var group: String?
 
     @Flag(help: "Do not contact the live weather API.")
     var offline = false
@@ -34,7 +41,7 @@ struct DoctorCommand: AsyncParsableCommand {
             }
             let configuration: MeteoConfiguration
             do {
-                configuration = try common.configuration()
+                configuration = try common.configuration(extra: busOptions.flags.merging(["topic": topic, "group": group]) { _, new in new })
                 report(true, "configuration", "bus \(configuration.bus.rawValue), store \(configuration.store.rawValue), source \(configuration.source.rawValue), topic \(configuration.topic), data dir \(configuration.dataDir)")
             } catch {
                 report(false, "configuration", "\(error)")
@@ -49,10 +56,7 @@ struct DoctorCommand: AsyncParsableCommand {
             }
             let backends = Backends(configuration: configuration, logger: logger)
             do {
-                let log = try backends.openLog()
-                let stats = try await log.stats(group: configuration.group, topic: configuration.topic)
-                report(true, "bus (embedded log)", "topic \(configuration.topic): \(formatCount(stats.messages)) messages, group \(configuration.group) lag \(formatCount(stats.lag))")
-                try await log.close()
+                report(true, "bus", try await backends.busHealth(group: configuration.group, topic: configuration.topic))
             } catch {
                 report(false, "bus", "\(error)")
             }

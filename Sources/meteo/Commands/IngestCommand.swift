@@ -27,11 +27,18 @@ struct IngestCommand: AsyncParsableCommand {
           meteo ingest --source synthetic --interval 10s
           meteo ingest --places 'Strasbourg;Paris,FR' --interval 5m
           meteo ingest --source replay --replay-file recorded.ndjson --once
+          meteo ingest --bus kafka --brokers 127.0.0.1:9092 --source synthetic --ticks 10 --interval 0
+
+        With --bus kafka, the topic is created if missing (--partitions, --replication-factor) \
+        and an event counts as published only once its delivery report is in (acks=all, \
+        idempotent producer). librdkafka settings pass through: --kafka-property name=value \
+        or METEO_KAFKA_<NAME>, for example METEO_KAFKA_SECURITY_PROTOCOL=SASL_SSL.
         """
     )
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var selection: SelectionOptions
+    @OptionGroup(title: "Bus") var busOptions: BusOptions
 
     @Option(help: "open-meteo, openweathermap, replay or synthetic (METEO_SOURCE).")
     var source: String?
@@ -54,9 +61,6 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Seed of the synthetic source (METEO_SEED).")
     var seed: UInt64?
 
-    @Option(help: "embedded or kafka (METEO_BUS).")
-    var bus: String?
-
     @Option(name: .customLong("open-meteo-url"), help: ArgumentHelp("Open-Meteo forecast endpoint (METEO_OPEN_METEO_URL).", valueName: "url"))
     var openMeteoURL: String?
 
@@ -78,7 +82,7 @@ struct IngestCommand: AsyncParsableCommand {
             extra["topic"] = topic
             extra["replay-file"] = replayFile
             extra["seed"] = seed.map(String.init)
-            extra["bus"] = bus
+            extra.merge(busOptions.flags.compactMapValues { $0 }) { _, new in new }
             extra["open-meteo-url"] = openMeteoURL
             extra["owm-url"] = owmURL
             extra["max-attempts"] = maxAttempts.map(String.init)
@@ -88,12 +92,12 @@ struct IngestCommand: AsyncParsableCommand {
             let catalogue = try PlaceCatalogue.bundled()
             let places = configuration.source == .replay ? [] : try configuration.selectedPlaces(in: catalogue)
             let weather = try SourceFactory.make(config: configuration, logger: logger)
-            let log = try backends.openLog()
+            let publisher = try await backends.makePublisher(topic: configuration.topic)
             let count = once ? 1 : ticks
-            Terminal.progress("Ingesting \(configuration.source.rawValue) for \(formatCount(places.count)) places → topic \(configuration.topic)"
+            Terminal.progress("Ingesting \(configuration.source.rawValue) for \(formatCount(places.count)) places → topic \(configuration.topic) on the \(backends.busDescription)"
                 + (count.map { ", \($0) poll(s)" } ?? ", every \(configuration.interval.seconds) s until Ctrl-C"))
             let ingestor = Ingestor(
-                source: weather, publisher: try log.publisher(),
+                source: weather, publisher: publisher,
                 configuration: .init(topic: configuration.topic, places: places, interval: configuration.interval, ticks: count),
                 logger: logger,
                 onProgress: { p in

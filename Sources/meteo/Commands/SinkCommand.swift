@@ -24,6 +24,13 @@ struct SinkCommand: AsyncParsableCommand {
           meteo sink                          run until Ctrl-C
           meteo sink --until-idle             drain what is there, then exit
           meteo sink --topic projet --format legacy-owm
+          meteo sink --bus kafka --brokers 127.0.0.1:9092 --group meteo-sink
+
+        With --bus kafka, several sinks in one --group share the topic's partitions; each \
+        prints the partitions it gets. Offsets are stored and committed only after the store \
+        write, and committed again before a rebalance takes partitions away. Dead letters go \
+        to the store and to the topic <topic>.dlq, with headers meteo.dlq.reason, \
+        meteo.dlq.source.topic, meteo.dlq.source.partition and meteo.dlq.source.offset.
         """
     )
 
@@ -44,8 +51,10 @@ struct SinkCommand: AsyncParsableCommand {
     @Flag(name: .customLong("until-idle"), help: "Exit when the bus has nothing more to read.")
     var untilIdle = false
 
-    @Option(help: "embedded or kafka (METEO_BUS).")
-    var bus: String?
+    @OptionGroup(title: "Bus") var busOptions: BusOptions
+
+    @Option(name: .customLong("dlq-topic"), help: "Kafka topic for messages that can't be decoded (METEO_DLQ_TOPIC); default <topic>.dlq.")
+    var dlqTopic: String?
 
     @Option(help: "sqlite or mongodb (METEO_STORE).")
     var store: String?
@@ -56,19 +65,24 @@ struct SinkCommand: AsyncParsableCommand {
             guard let payloadFormat = PayloadFormat(rawValue: format) else {
                 throw MeteoError(code: .invalidConfiguration, "invalid --format '\(format)': expected \(PayloadFormat.allCases.map(\.rawValue).joined(separator: " | "))")
             }
-            let configuration = try common.configuration(extra: [
-                "group": group, "topic": topic, "batch-size": batchSize.map(String.init), "bus": bus, "store": store,
-            ])
+            var extra: [String: String?] = [
+                "group": group, "topic": topic, "batch-size": batchSize.map(String.init), "store": store, "dlq-topic": dlqTopic,
+            ]
+            extra.merge(busOptions.flags) { _, new in new }
+            let configuration = try common.configuration(extra: extra)
             let backends = Backends(configuration: configuration, logger: logger)
-            let log = try backends.openLog()
             let storage = try backends.openStore()
             let crash = ProcessInfo.processInfo.environment["METEO_FAULT_CRASH_AFTER_WRITES"].flatMap(Int.init)
-            Terminal.progress("Sink: topic \(configuration.topic), group \(configuration.group) → \(configuration.store.rawValue) in \(configuration.dataDir)")
+            Terminal.progress("Sink: topic \(configuration.topic) on the \(backends.busDescription), group \(configuration.group) → \(configuration.store.rawValue) in \(configuration.dataDir)"
+                + (configuration.bus == .kafka ? "; dead letters also to topic \(configuration.effectiveDeadLetterTopic)" : ""))
+            let parts = try await backends.makeSinkParts(store: storage, group: configuration.group, topic: configuration.topic) { assigned, partitions in
+                Terminal.progress("  partitions \(assigned ? "assigned" : "revoked"): \(partitions.isEmpty ? "none" : partitions.joined(separator: " "))")
+            }
             let sink = Sink(
-                consumer: try log.consumer(group: configuration.group, topic: configuration.topic),
-                writer: storage,
+                consumer: parts.consumer,
+                writer: parts.writer,
                 configuration: .init(batchSize: configuration.batchSize, format: payloadFormat,
-                                     stopWhenIdle: untilIdle ? { @Sendable in true } : nil, crashAfterWrites: crash),
+                                     stopWhenIdle: untilIdle ? { @Sendable [consumer = parts.consumer] in (try? await consumer.caughtUp()) ?? false } : nil, crashAfterWrites: crash),
                 logger: logger,
                 onBatch: { s in
                     Terminal.progress("  stored \(formatCount(s.stored)) observations, \(s.deadLettered) dead letters")
@@ -77,6 +91,7 @@ struct SinkCommand: AsyncParsableCommand {
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: sink, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
+            try await parts.close()
             let s = sink.stats
             Terminal.out("consumed \(formatCount(s.consumed)) events: stored \(formatCount(s.stored)) (\(formatCount(s.inserted)) new, \(formatCount(s.updated)) overwritten), \(s.deadLettered) dead letters")
         }

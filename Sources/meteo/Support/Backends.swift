@@ -3,6 +3,10 @@ import Logging
 import MeteoAnalytics
 import MeteoCore
 import MeteoEmbedded
+import MeteoPipeline
+#if Kafka
+import MeteoKafka
+#endif
 
 /// The composition root's view of the configured backends. Only this file knows which
 /// adapter stands behind each seam; the commands and the pipeline see the protocols.
@@ -14,8 +18,7 @@ struct Backends {
 
     func requireEmbeddedBus() throws {
         guard configuration.bus == .embedded else {
-            throw MeteoError(code: .invalidConfiguration,
-                             "--bus kafka needs a build with the Kafka trait (swift build --traits Kafka), which is not available yet; use --bus embedded")
+            throw MeteoError(code: .invalidConfiguration, "this command uses the embedded log only; drop --bus kafka")
         }
     }
 
@@ -23,6 +26,21 @@ struct Backends {
         guard configuration.store == .sqlite else {
             throw MeteoError(code: .invalidConfiguration,
                              "--store mongodb needs a build with the MongoDB trait, which is not available yet; use --store sqlite")
+        }
+    }
+
+    static var kafkaAvailable: Bool {
+        #if Kafka
+        true
+        #else
+        false
+        #endif
+    }
+
+    func requireKafkaBuild() throws {
+        guard Self.kafkaAvailable else {
+            throw MeteoError(code: .invalidConfiguration,
+                             "--bus kafka needs a build with the Kafka trait: install librdkafka (apt install librdkafka-dev, or brew install librdkafka), then swift build --traits Kafka; or use --bus embedded")
         }
     }
 
@@ -34,6 +52,99 @@ struct Backends {
     func openStore() throws -> SQLiteStore {
         try requireSQLiteStore()
         return try SQLiteStore.open(dataDir: dataDirURL, logger: logger)
+    }
+
+    /// Where the bus lives, for progress lines.
+    var busDescription: String {
+        switch configuration.bus {
+        case .embedded: "embedded log in \(configuration.dataDir)"
+        case .kafka: "Kafka at \(configuration.brokers)"
+        }
+    }
+
+    /// A publisher on the configured bus, with the topic created if it is missing (Kafka).
+    func makePublisher(topic: String) async throws -> any EventPublisher {
+        switch configuration.bus {
+        case .embedded:
+            return try openLog().publisher()
+        case .kafka:
+            try requireKafkaBuild()
+            #if Kafka
+            let producer = try KafkaProducer.make(configuration: kafkaConfiguration, logger: logger)
+            try await producer.ensureTopic(topic)
+            return producer
+            #else
+            fatalError("unreachable")
+            #endif
+        }
+    }
+
+    /// What the sink needs from the bus: a group consumer, the writer (with the dead-letter
+    /// topic in front of the store on Kafka), and what to close after the sink stops.
+    struct SinkParts {
+        var consumer: any EventConsumer
+        var writer: any SinkWriter
+        var close: @Sendable () async throws -> Void
+    }
+
+    func makeSinkParts(store: SQLiteStore, group: String, topic: String,
+                       onPartitions: @escaping @Sendable (_ assigned: Bool, _ partitions: [String]) -> Void) async throws -> SinkParts {
+        switch configuration.bus {
+        case .embedded:
+            let log = try openLog()
+            return SinkParts(consumer: try log.consumer(group: group, topic: topic), writer: store, close: { try await log.close() })
+        case .kafka:
+            try requireKafkaBuild()
+            #if Kafka
+            let producer = try KafkaProducer.make(configuration: kafkaConfiguration, logger: logger)
+            let dlq = configuration.effectiveDeadLetterTopic
+            try await producer.ensureTopic(topic)
+            try await producer.ensureTopic(dlq)
+            let consumer = try KafkaConsumer.make(configuration: kafkaConfiguration, group: group, topics: [topic], logger: logger) { change in
+                switch change {
+                case .assigned(let p): onPartitions(true, p.map(\.description))
+                case .revoked(let p): onPartitions(false, p.map(\.description))
+                }
+            }
+            return SinkParts(consumer: consumer, writer: DeadLetterTopicWriter(writing: store, deadLettersTo: dlq, on: producer),
+                             close: { try await producer.close() })
+            #else
+            fatalError("unreachable")
+            #endif
+        }
+    }
+
+    #if Kafka
+    var kafkaConfiguration: KafkaConfiguration {
+        KafkaConfiguration(bootstrapServers: configuration.brokers, properties: configuration.kafkaProperties,
+                           partitions: configuration.partitions, replicationFactor: configuration.replicationFactor)
+    }
+    #endif
+
+    /// One line on the bus's health for `meteo doctor`.
+    func busHealth(group: String, topic: String) async throws -> String {
+        switch configuration.bus {
+        case .embedded:
+            let log = try openLog()
+            let stats = try await log.stats(group: group, topic: topic)
+            try await log.close()
+            return "embedded log, topic \(topic): \(formatCount(stats.messages)) messages, group \(group) lag \(formatCount(stats.lag))"
+        case .kafka:
+            try requireKafkaBuild()
+            #if Kafka
+            var quick = kafkaConfiguration
+            quick.operationTimeout = .seconds(10)
+            let info = try await KafkaInspector.cluster(configuration: quick, topic: topic, logger: logger)
+            let brokers = info.brokers.map { "\($0.host):\($0.port)" }.joined(separator: ",")
+            guard let t = info.topics[topic], t.error == nil, t.partitions > 0 else {
+                return "Kafka at \(configuration.brokers): \(info.brokers.count) broker(s) (\(brokers)); topic \(topic) not created yet (meteo ingest creates it)"
+            }
+            let lag = try await KafkaInspector.lag(configuration: quick, group: group, topic: topic, logger: logger)
+            return "Kafka at \(configuration.brokers): \(info.brokers.count) broker(s) (\(brokers)); topic \(topic): \(t.partitions) partitions, \(formatCount(Int(lag.events))) events; group \(group) lag \(formatCount(Int(lag.lag)))"
+            #else
+            fatalError("unreachable")
+            #endif
+        }
     }
 
     /// The analytics engine: in-process today; Spark Connect comes with the Spark trait.

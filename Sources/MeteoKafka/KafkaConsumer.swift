@@ -178,14 +178,22 @@ public final class KafkaConsumer: EventConsumer {
                 }
             }
             let err = rd_kafka_commit(client.handle, nil, 0)
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
-                throw KafkaClient.error(err, "cannot commit Kafka offsets for group")
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
+            if KafkaConsumer.rebalanced.contains(err.rawValue) {
+                // The group moved on (a member joined or left) before this commit: the partitions
+                // belong to a new generation, whose owner reads these events again. The next poll
+                // serves the rebalance. Not an error: the store's upsert absorbs the repeat.
+                logger.notice("commit skipped: the group rebalanced; the new owner of the partitions reads their last events again",
+                              metadata: [LoggingKeys.error: "\(KafkaClient.text(err)) (\(KafkaClient.name(err)))"])
+                return
             }
+            throw KafkaClient.error(err, "cannot commit Kafka offsets for group")
         }
     }
 
-    /// True once the group has given this member partitions and it has read each to its end
-    /// (its position, or else the group's committed offset, is at the high watermark).
+    /// True once the group has given this member partitions and has committed each of them
+    /// to its end (the high watermark). Committed, not just read: a sink that stops on this
+    /// leaves nothing for the group to read again.
     public func caughtUp() async throws -> Bool {
         let owned = assignedPartitions
         guard !owned.isEmpty else { return false }
@@ -194,26 +202,27 @@ public final class KafkaConsumer: EventConsumer {
             guard let list = rd_kafka_topic_partition_list_new(Int32(owned.count)) else { throw MeteoError(code: .internal, "librdkafka could not allocate a list") }
             defer { rd_kafka_topic_partition_list_destroy(list) }
             for p in owned { _ = rd_kafka_topic_partition_list_add(list, p.topic, Int32(p.partition)) }
-            _ = rd_kafka_position(client.handle, list)
-            var unknown: [Int] = []
-            for i in 0..<Int(list.pointee.cnt) where list.pointee.elems[i].offset < 0 { unknown.append(i) }
-            if !unknown.isEmpty {
-                // Nothing read yet in this session there: compare with what the group committed.
-                let err = rd_kafka_committed(client.handle, list, 10_000)
-                guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(err, "cannot read the group's committed offsets") }
-            }
+            let err = rd_kafka_committed(client.handle, list, 10_000)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(err, "cannot read the group's committed offsets") }
             for i in 0..<Int(list.pointee.cnt) {
                 let e = list.pointee.elems[i]
                 var low: Int64 = 0
                 var high: Int64 = 0
                 let w = rd_kafka_query_watermark_offsets(client.handle, e.topic, e.partition, &low, &high, 10_000)
                 guard w == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(w, "cannot read the end of partition \(e.partition)") }
+                // Nothing committed: caught up only if there is nothing to read.
                 let at = e.offset >= 0 ? e.offset : low
                 if at < high { return false }
             }
             return true
         }
     }
+
+    /// Commit errors that mean the partitions changed hands.
+    static let rebalanced: Set<Int32> = Set([
+        RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
+        RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST, RD_KAFKA_RESP_ERR__STATE, RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID,
+    ].map(\.rawValue))
 
     /// Leaves the group: the rebalance callback commits what is stored, then the handle closes.
     public func close() async throws {

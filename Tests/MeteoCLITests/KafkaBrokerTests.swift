@@ -1,0 +1,328 @@
+#if Kafka
+import Foundation
+import Logging
+import MeteoCore
+import MeteoEmbedded
+import Testing
+
+/// `meteo ingest` and `meteo sink` as separate processes on a real Kafka-compatible broker
+/// (noida-db, started by `scripts/services/kafka`; `scripts/test` sets METEO_TEST_KAFKA to its
+/// address), with independent clients (kcat, kafka-python) on the same topics.
+@Suite("Kafka: meteo processes on a real broker", .serialized,
+       .enabled(if: KafkaBroker.address != nil, "set METEO_TEST_KAFKA=host:port of a running broker (scripts/test does)"),
+       .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+struct KafkaBrokerTests {
+    let logger = Logger(label: "kafka-broker-test")
+
+    @Test func aHundredThousandEventsReachTheStoreOnceThroughTwoSinksInOneGroup() async throws {
+        let run = KafkaRun()
+        defer { run.cleanUp() }
+        let ticks = 62
+        let expected = ticks * 1630
+        let ingest = try run.meteo(["ingest", "--source", "synthetic", "--ticks", "\(ticks)", "--interval", "0"])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        #expect(ingest.stdout.contains("published \(formatted(expected)) events"), "\(ingest.stdout)")
+
+        // Two sinks of one group, started together, drain the topic and exit.
+        let a = try run.startSink(name: "a", extra: ["--until-idle"])
+        let b = try run.startSink(name: "b", extra: ["--until-idle"])
+        #expect(try await a.wait(timeout: .seconds(240)) == 0, "\(a.log)")
+        #expect(try await b.wait(timeout: .seconds(240)) == 0, "\(b.log)")
+
+        let (stored, places) = try await run.storeCounts()
+        #expect(stored == expected, "every event stored")
+        #expect(places == 1630)
+        let sa = SinkSummary(a.log), sb = SinkSummary(b.log)
+        #expect(sa.new + sb.new == expected, "each key was new exactly once across the two sinks: \(sa) \(sb)")
+        #expect(sa.consumed + sb.consumed >= expected)
+        #expect(sa.consumed > 0 && sb.consumed > 0, "both sinks consumed: \(sa.consumed) and \(sb.consumed)")
+        #expect(a.log.contains("partitions assigned: \(run.topic)["), "sink a got partitions:\n\(a.log)")
+        #expect(b.log.contains("partitions assigned: \(run.topic)["), "sink b got partitions:\n\(b.log)")
+        let lag = try run.meteo(["doctor", "--offline"])
+        #expect(lag.stdout.contains("group \(run.group) lag 0"), "\(lag.stdout)")
+    }
+
+    @Test func killingOneSinkWithSIGKILLMidStreamLosesNothing() async throws {
+        let run = KafkaRun()
+        defer { run.cleanUp() }
+        let ticks = 62
+        let expected = ticks * 1630
+        let ingest = try run.meteo(["ingest", "--source", "synthetic", "--ticks", "\(ticks)", "--interval", "0"])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+
+        let victim = try run.startSink(name: "victim", extra: ["--batch-size", "2000"])
+        let survivor = try run.startSink(name: "survivor", extra: ["--batch-size", "2000"])
+        // Kill the victim once the store is filling but far from done.
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(120)
+        var seen = 0
+        while clock.now < deadline {
+            seen = (try? await run.storeCounts().0) ?? 0
+            if seen >= 10_000 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        victim.kill9()
+        #expect(seen >= 10_000 && seen < expected, "killed mid-stream at \(seen) of \(expected)")
+        #expect(try await victim.wait(timeout: .seconds(10)) == -SIGKILL)
+
+        // A restarted sink rejoins; the two finish the topic. Then the survivor is stopped.
+        let restarted = try run.startSink(name: "restarted", extra: ["--batch-size", "2000"])
+        while clock.now < deadline + .seconds(120) {
+            if (try? await run.storeCounts().0) == expected { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        // Let the last commits land, then stop both gracefully (SIGTERM: finish, commit, leave).
+        try await Task.sleep(for: .seconds(1))
+        survivor.terminate()
+        restarted.terminate()
+        #expect(try await survivor.wait(timeout: .seconds(60)) == 0, "\(survivor.log)")
+        #expect(try await restarted.wait(timeout: .seconds(60)) == 0, "\(restarted.log)")
+
+        let (stored, places) = try await run.storeCounts()
+        #expect(stored == expected, "nothing lost")
+        #expect(places == 1630)
+        let total = [victim, survivor, restarted].map { SinkSummary($0.log) }
+        // The victim printed no summary; what it wrote counts as new in the store only once.
+        #expect(total.reduce(0) { $0 + $1.new } <= expected)
+        let lag = try run.meteo(["doctor", "--offline"])
+        #expect(lag.stdout.contains("group \(run.group) lag 0"), "every partition committed to its end: \(lag.stdout)")
+    }
+
+    @Test func aPoisonMessageFromKcatGoesToTheDeadLetterTopicWithItsHeaders() async throws {
+        let run = KafkaRun()
+        defer { run.cleanUp() }
+        let ingest = try run.meteo(["ingest", "--source", "synthetic", "--ticks", "1", "--interval", "0"])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        // An independent client writes a broken event and a hostile one after Meteo's.
+        let poison = #"{"v":1,"place_id":"x","name":"<script>alert(1)</script>","humidity_pct":"#
+        let kcat = try Shell.run("kcat", ["-P", "-b", run.broker, "-t", run.topic, "-K", "\t"],
+                                 input: "poison-key\t\(poison)\nop\t{\"$ne\": null}\n")
+        #expect(kcat.status == 0, "\(kcat.stderr)")
+        let sink = try run.startSink(name: "s", extra: ["--until-idle"])
+        #expect(try await sink.wait(timeout: .seconds(120)) == 0, "\(sink.log)")
+        #expect(SinkSummary(sink.log).stored == 1630)
+        #expect(sink.log.contains("2 dead letters"), "\(sink.log)")
+
+        let dlq = try Shell.run("kcat", ["-C", "-b", run.broker, "-t", "\(run.topic).dlq", "-o", "beginning", "-e", "-q",
+                                         "-f", "%k|%h|%s\n"])
+        #expect(dlq.status == 0, "\(dlq.stderr)")
+        let lines = dlq.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2, "\(dlq.stdout)")
+        let first = lines.first { $0.hasPrefix("poison-key|") } ?? ""
+        #expect(first.hasSuffix("|" + poison), "the original bytes: \(first)")
+        #expect(first.contains("meteo.dlq.source.topic=\(run.topic)"), "\(first)")
+        #expect(first.contains("meteo.dlq.source.partition="), "\(first)")
+        #expect(first.contains("meteo.dlq.source.offset="), "\(first)")
+        #expect(first.contains("meteo.dlq.reason="), "\(first)")
+        #expect(first.contains("meteo.dlq.failed.at=20"), "\(first)")
+    }
+
+    @Test func kcatReadsMeteoEventsAsJSONKeyedByPlace() async throws {
+        let run = KafkaRun()
+        defer { run.cleanUp() }
+        let ingest = try run.meteo(["ingest", "--source", "synthetic", "--ticks", "2", "--interval", "0"])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        let out = try Shell.run("kcat", ["-C", "-b", run.broker, "-t", run.topic, "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let lines = out.stdout.split(separator: "\n")
+        #expect(lines.count == 3260)
+        var keys = Set<String>()
+        for line in lines {
+            let parts = line.split(separator: "\t", maxSplits: 1).map(String.init)
+            guard parts.count == 2,
+                  let object = try? JSONSerialization.jsonObject(with: Data(parts[1].utf8)) as? [String: Any] else {
+                Issue.record("not a key and a JSON object: \(line.prefix(200))")
+                continue
+            }
+            #expect(object["place_id"] as? String == parts[0], "the key is the place id")
+            for field in ["v", "place_id", "name", "country", "latitude", "longitude", "observed_at", "source"] {
+                #expect(object[field] != nil, "field \(field) in \(line.prefix(200))")
+            }
+            keys.insert(parts[0])
+        }
+        #expect(keys.count == 1630)
+    }
+
+    @Test func whatTheOriginalKafkaPythonProducerSentLandsInTheStore() async throws {
+        let run = KafkaRun(topic: "projet")
+        defer { run.cleanUp() }
+        guard let python = ProcessInfo.processInfo.environment["METEO_PYTHON"] else {
+            Issue.record("METEO_PYTHON (a Python with kafka-python) is not set; scripts/test sets it")
+            return
+        }
+        let payload = run.dir.appendingPathComponent("box-city.json")
+        try Data(KafkaRun.boxCity.utf8).write(to: payload)
+        let sent = try Shell.run(python, [KafkaRun.repoRoot.appendingPathComponent("scripts/kafka_legacy_producer.py").path,
+                                          "--brokers", run.broker, "--topic", "projet", payload.path, payload.path])
+        #expect(sent.status == 0, "\(sent.stderr)")
+        let sink = try run.meteo(["sink", "--format", "legacy-owm", "--until-idle"])
+        #expect(sink.status == 0, "\(sink.stderr)")
+        // Two unkeyed messages of two cities each: the same two observations, stored once each.
+        let summary = SinkSummary(sink.stdout)
+        #expect(summary.consumed >= 2 && summary.stored == 2 * summary.consumed, "\(sink.stdout)")
+        #expect(sink.stdout.contains(", 0 dead letters"), "\(sink.stdout)")
+        #expect(try await run.storeCounts().0 == 2)
+        let store = try SQLiteStore.open(dataDir: run.dir, logger: logger)
+        let latest = try await store.latest(region: nil)
+        try await store.close()
+        #expect(Set(latest.map(\.name)) == ["Strasbourg", "Paris"])
+        #expect(latest.first { $0.name == "Strasbourg" }?.temperatureC == 9.68)
+    }
+}
+
+/// The broker the tests use, from METEO_TEST_KAFKA.
+enum KafkaBroker {
+    static let address: String? = ProcessInfo.processInfo.environment["METEO_TEST_KAFKA"].flatMap { $0.isEmpty ? nil : $0 }
+}
+
+/// One test's topic, group and data dir on the shared broker.
+struct KafkaRun {
+    let broker = KafkaBroker.address ?? "127.0.0.1:9092"
+    let topic: String
+    let group: String
+    let dir: URL
+
+    init(topic: String? = nil) {
+        let id = UUID().uuidString.prefix(8).lowercased()
+        self.topic = topic ?? "test.\(id)"
+        group = "sink-\(id)"
+        dir = MeteoProcess.temporaryDataDir()
+    }
+
+    var common: [String] {
+        ["--bus", "kafka", "--brokers", broker, "--topic", topic, "--data-dir", dir.path]
+    }
+
+    /// Group joins are slow with the default session time-out.
+    var environment: [String: String] { ["METEO_KAFKA_SESSION_TIMEOUT_MS": "6000", "METEO_GROUP": group] }
+
+    func meteo(_ arguments: [String]) throws -> MeteoProcess.Result {
+        try MeteoProcess.run(arguments + common, environment: environment)
+    }
+
+    func startSink(name: String, extra: [String]) throws -> LoggedProcess {
+        try LoggedProcess.start(MeteoProcess.binary.path, ["sink"] + extra + common, environment: environment,
+                                log: dir.appendingPathComponent("sink-\(name).log"))
+    }
+
+    /// Observations in the store and distinct places.
+    func storeCounts() async throws -> (Int, Int) {
+        let store = try SQLiteStore.open(dataDir: dir, logger: Logger(label: "count"))
+        let n = try await store.count()
+        let places = try await store.latest(region: nil).count
+        try await store.close()
+        return (n, places)
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(at: dir) }
+
+    static let repoRoot: URL = {
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { dir = dir.deletingLastPathComponent() }
+        return dir
+    }()
+
+    /// A box/city response as the original producer sent it: two cities.
+    static let boxCity = #"""
+    {"cod":200,"calctime":0.3107,"cnt":2,"list":[
+     {"id":2973783,"dt":1485784982,"name":"Strasbourg","coord":{"Lon":7.74553,"Lat":48.58392},
+      "main":{"temp":9.68,"temp_min":9.681,"temp_max":9.681,"pressure":961.02,"sea_level":1036.82,"grnd_level":961.02,"humidity":85},
+      "wind":{"speed":3.96,"deg":356.5},"rain":{"3h":0.255},"snow":null,"clouds":{"today":88},
+      "weather":[{"id":500,"main":"Rain","description":"light rain","icon":"10d"}]},
+     {"id":2988507,"dt":1485784982,"name":"Paris","coord":{"Lon":2.3488,"Lat":48.85341},
+      "main":{"temp":3.1,"pressure":1020,"humidity":70},"wind":{"speed":1.2,"deg":90},
+      "rain":null,"snow":{"1h":0.5},"clouds":{"today":100},"visibility":3000,
+      "weather":[{"id":600,"main":"Snow","description":"light snow","icon":"13d"}]}
+    ]}
+    """#
+}
+
+/// The summary line a sink prints when it stops.
+struct SinkSummary: CustomStringConvertible {
+    var consumed = 0, stored = 0, new = 0, overwritten = 0
+
+    init(_ log: String) {
+        guard let line = log.split(separator: "\n").last(where: { $0.hasPrefix("consumed ") }) else { return }
+        let numbers = line.split(whereSeparator: { !$0.isNumber && $0 != "," }).compactMap { Int($0.replacingOccurrences(of: ",", with: "")) }
+        if numbers.count >= 4 { (consumed, stored, new, overwritten) = (numbers[0], numbers[1], numbers[2], numbers[3]) }
+    }
+
+    var description: String { "consumed \(consumed), stored \(stored), new \(new), overwritten \(overwritten)" }
+}
+
+/// A child process whose output goes to a file, so that a long run never blocks on a full pipe.
+final class LoggedProcess: @unchecked Sendable {
+    let process: Process
+    let logURL: URL
+
+    private init(process: Process, logURL: URL) {
+        self.process = process
+        self.logURL = logURL
+    }
+
+    static func start(_ executable: String, _ arguments: [String], environment: [String: String], log: URL) throws -> LoggedProcess {
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        return LoggedProcess(process: p, logURL: log)
+    }
+
+    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    func kill9() { kill(process.processIdentifier, SIGKILL) }
+    func terminate() { kill(process.processIdentifier, SIGTERM) }
+
+    /// The exit status, or minus the signal that killed it.
+    func wait(timeout: Duration) async throws -> Int32 {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while process.isRunning {
+            if clock.now > deadline {
+                kill9()
+                Issue.record("process still running after \(timeout); killed. Log:\n\(log.suffix(2000))")
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.waitUntilExit()
+        return process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
+    }
+}
+
+enum Shell {
+    /// Runs a program found on PATH (or at a path) with optional standard input.
+    static func run(_ program: String, _ arguments: [String], input: String? = nil) throws -> MeteoProcess.Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [program] + arguments
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
+        try inp.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return .init(status: p.terminationStatus, reason: p.terminationReason,
+                     stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+}
+
+func formatted(_ n: Int) -> String {
+    let s = String(n)
+    var out = ""
+    for (i, c) in s.enumerated() {
+        if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
+        out.append(c)
+    }
+    return out
+}
+#endif

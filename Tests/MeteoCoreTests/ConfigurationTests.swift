@@ -30,6 +30,40 @@ struct ConfigurationTests {
         #expect(places.map(\.name) == ["Strasbourg", "Paris"])
     }
 
+    @Test func kafkaPropertiesLayerPerPropertyWithLibrdkafkaNames() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-config-\(UUID()).json")
+        try Data(#"{"kafka_property": {"linger.ms": 20, "sasl.mechanism": "PLAIN", "acks": "all"}, "brokers": "k1:9092, k2:9093"}"#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let layers = try ConfigLayers.load(
+            flags: ["config": file.path, "kafka-property": "acks=1\nssl.ca.location=/etc/ca.pem"],
+            environment: ["METEO_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "METEO_KAFKA_SASL_PASSWORD": "p=w;d", "METEO_PARTITIONS": "12"])
+        let c = try MeteoConfiguration.resolve(layers)
+        #expect(c.kafkaProperties == [
+            "linger.ms": "20", "sasl.mechanism": "SCRAM-SHA-512", "acks": "1",
+            "ssl.ca.location": "/etc/ca.pem", "sasl.password": "p=w;d",
+        ])
+        #expect(c.brokers == "k1:9092,k2:9093")
+        #expect(c.partitions == 12)
+        #expect(c.effectiveDeadLetterTopic == "weather.observations.dlq")
+    }
+
+    @Test func badKafkaSettingsSayWhatToFix() {
+        let cases: [(ConfigLayers, String)] = [
+            (ConfigLayers(flags: ["kafka-property": "linger.ms"]), "name=value"),
+            (ConfigLayers(flags: ["kafka-property": "bad name=1"]), "librdkafka names"),
+            (ConfigLayers(flags: ["brokers": "localhost"]), "host:port"),
+            (ConfigLayers(flags: ["brokers": "h:99999"]), "host:port"),
+            (ConfigLayers(environment: ["METEO_REPLICATION_FACTOR": "0"]), "-1 for the broker's default"),
+            (ConfigLayers(flags: ["partitions": "0"]), "--partitions"),
+        ]
+        for (layers, expected) in cases {
+            #expect(throws: MeteoError.self) { _ = try MeteoConfiguration.resolve(layers) }
+            do { _ = try MeteoConfiguration.resolve(layers) } catch {
+                #expect(error.message.contains(expected), "\(error.message)")
+            }
+        }
+    }
+
     @Test func badValuesSayWhatAndWhere() throws {
         do {
             _ = try MeteoConfiguration.resolve(ConfigLayers(environment: ["METEO_INTERVAL": "soon"]))

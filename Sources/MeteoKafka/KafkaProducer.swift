@@ -27,7 +27,7 @@ public final class KafkaProducer: EventPublisher {
         var total: Int
         var failed = 0
         var firstError: MeteoError?
-        var waiter: CheckedContinuation<Void, any Error>?
+        var waiter: CheckedContinuation<Result<Void, any Error>, Never>?
     }
 
     struct State {
@@ -120,7 +120,7 @@ public final class KafkaProducer: EventPublisher {
             }
         }
         // Wait for the delivery report of every event that was enqueued.
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        let delivery = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, any Error>, Never>) in
             let done = state.withLock { s -> Result<Void, any Error>? in
                 guard var batch = s.batches[id] else { return .success(()) }
                 if batch.outstanding == 0 {
@@ -131,9 +131,11 @@ public final class KafkaProducer: EventPublisher {
                 s.batches[id] = batch
                 return nil
             }
-            if let done { continuation.resume(with: done) }
+            if let done { continuation.resume(returning: done) }
         }
+        // An event librdkafka refused to enqueue says why more precisely than the batch count.
         if let enqueueError { throw enqueueError }
+        try delivery.get()
     }
 
     static func result(_ batch: Batch, topic: String) -> Result<Void, any Error> {
@@ -145,7 +147,7 @@ public final class KafkaProducer: EventPublisher {
 
     /// Called on the poll thread for each delivery report.
     fileprivate func deliver(_ id: UInt, _ report: KafkaDeliveryReport) {
-        let (waiter, result, observers) = state.withLock { s -> (CheckedContinuation<Void, any Error>?, Result<Void, any Error>?, [AsyncStream<KafkaDeliveryReport>.Continuation]) in
+        let (waiter, result, observers) = state.withLock { s -> (CheckedContinuation<Result<Void, any Error>, Never>?, Result<Void, any Error>?, [AsyncStream<KafkaDeliveryReport>.Continuation]) in
             let observers = Array(s.observers.values)
             guard var batch = s.batches[id] else { return (nil, nil, observers) }
             batch.outstanding -= 1
@@ -161,7 +163,7 @@ public final class KafkaProducer: EventPublisher {
             return (nil, nil, observers)
         }
         for o in observers { o.yield(report) }
-        if let waiter, let result { waiter.resume(with: result) }
+        if let waiter, let result { waiter.resume(returning: result) }
     }
 
     private func enqueue(_ message: OutgoingMessage, topic: String, opaque: UnsafeMutableRawPointer?) -> rd_kafka_resp_err_t {
@@ -214,7 +216,13 @@ public final class KafkaProducer: EventPublisher {
         let p = partitions ?? configuration.partitions
         let r = replicationFactor ?? configuration.replicationFactor
         let timeout = configuration.operationTimeout
-        let created = try await onBlockingQueue { try KafkaAdmin.createTopic(client, name: name, partitions: p, replicationFactor: r, timeout: timeout) }
+        let created = try await onBlockingQueue { () throws(MeteoError) -> Bool in
+            let created = try KafkaAdmin.createTopic(client, name: name, partitions: p, replicationFactor: r, timeout: timeout)
+            // Load the topic's partitions into librdkafka's metadata cache now: otherwise the
+            // first events wait for its one-second scan of unknown topics.
+            _ = try KafkaAdmin.metadata(client, topic: name, timeout: timeout)
+            return created
+        }
         if created {
             logger.notice("created Kafka topic", metadata: [LoggingKeys.topic: "\(name)", "kafka.partitions": "\(p)", "kafka.replication": "\(r)"])
         }

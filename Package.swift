@@ -115,6 +115,12 @@ let package = Package(
             path: "Benchmarks/SinkThroughput"
         ),
         .executableTarget(
+            name: "meteo-kafka-bench",
+            dependencies: ["MeteoCore", .target(name: "MeteoKafka", condition: .when(traits: ["Kafka"])),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/KafkaConsume"
+        ),
+        .executableTarget(
             name: "meteo-analytics-bench",
             dependencies: ["MeteoCore", "MeteoSources", "MeteoEmbedded", "MeteoAnalytics",
                            .product(name: "Logging", package: "swift-log")],

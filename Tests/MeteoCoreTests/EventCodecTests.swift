@@ -11,6 +11,34 @@ struct EventCodecTests {
         windSpeedMS: 3.4, windDirectionDeg: 225, windGustMS: 7.1, cloudCoverPct: 100, visibilityM: 8000,
         rainMM: 0.4, snowMM: 0, weatherCode: 61)
 
+    /// The parser's exact fast path for short decimals must give the bits strtod gives.
+    @Test func numbersParseToTheSameDoubleAsTheStandardLibrary() throws {
+        var rng = SystemRandomNumberGenerator()
+        var texts = ["0", "-0", "0.0", "-0.0", "1", "12.5", "0.000123", "1013.25", "48.58392", "-7.74553",
+                     "999999999999999", "9007199254740993", "123456789012345678901", "0.1", "0.30000000000000004",
+                     "1e5", "1.5E-3", "-2.5e+10", "100", "00012.5", "0.0000000000000000000001", "3.14159265358979323846"]
+        for _ in 0..<20_000 {
+            let intDigits = Int.random(in: 1...12, using: &rng)
+            let fracDigits = Int.random(in: 0...12, using: &rng)
+            var t = Bool.random(using: &rng) ? "-" : ""
+            t += String(Int.random(in: 1...9, using: &rng))
+            for _ in 1..<intDigits { t += String(Int.random(in: 0...9, using: &rng)) }
+            if fracDigits > 0 {
+                t += "."
+                for _ in 0..<fracDigits { t += String(Int.random(in: 0...9, using: &rng)) }
+            }
+            texts.append(t)
+        }
+        for t in texts {
+            guard case .number(let parsed) = try JSONValue.parse(t) else {
+                Issue.record("\(t) did not parse as a number")
+                continue
+            }
+            let expected = try #require(Double(t))
+            #expect(parsed.bitPattern == expected.bitPattern, "\(t): \(parsed) vs \(expected)")
+        }
+    }
+
     @Test func roundTripsEveryField() throws {
         let bytes = EventCodec.encode(Self.full)
         let back = try EventCodec.decode(bytes)

@@ -5,6 +5,36 @@ import Foundation
 /// unusual, and ``EventCodec/decode(_:)`` then takes the general path, which finds the
 /// exact error to report; so both paths accept and refuse the same events.
 extension JSONParser {
+    /// The keys of a version-1 event, in the order `fastEvent` numbers them.
+    static let eventKeys: [[UInt8]] = [
+        "v", "place_id", "name", "country", "region", "source", "observed_at", "latitude", "longitude",
+        "temperature_c", "feels_like_c", "humidity_pct", "pressure_hpa", "wind_speed_ms", "wind_direction_deg",
+        "wind_gust_ms", "cloud_cover_pct", "visibility_m", "rain_mm", "snow_mm", "weather_code",
+    ].map { Array($0.utf8) }
+
+    /// Reads the object key at `i` and returns its index in ``eventKeys``, or -1 for another key.
+    /// Keys are compared as bytes, without making a String, unless they hold escapes.
+    mutating func eventKey() throws(MeteoError) -> Int {
+        let start = i + 1
+        var j = start
+        while j < bytes.count, bytes[j] != UInt8(ascii: "\""), bytes[j] != UInt8(ascii: "\\") { j += 1 }
+        guard j < bytes.count, bytes[j] == UInt8(ascii: "\"") else {
+            let key = Array(try parseString().utf8)
+            return Self.eventKeys.firstIndex(of: key) ?? -1
+        }
+        i = j + 1
+        let length = j - start
+        for (index, candidate) in Self.eventKeys.enumerated() where candidate.count == length {
+            var same = true
+            for k in 0..<length where candidate[k] != bytes[start + k] {
+                same = false
+                break
+            }
+            if same { return index }
+        }
+        return -1
+    }
+
     mutating func fastEvent() -> Observation? {
         do {
             skipSpace()
@@ -20,7 +50,7 @@ extension JSONParser {
             while true {
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { return nil }
-                let key = try parseString()
+                let key = try eventKey()
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
                 i += 1
@@ -38,27 +68,17 @@ extension JSONParser {
                     return try parseNumber()
                 }
                 switch key {
-                case "v": version = try number()
-                case "place_id": placeID = try text()
-                case "name": name = try text()
-                case "country": country = try text()
-                case "region": region = try text()
-                case "source": source = try text()
-                case "observed_at": observed = try text()
-                case "latitude": latitude = try number()
-                case "longitude": longitude = try number()
-                case "temperature_c": values[0] = try number()
-                case "feels_like_c": values[1] = try number()
-                case "humidity_pct": values[2] = try number()
-                case "pressure_hpa": values[3] = try number()
-                case "wind_speed_ms": values[4] = try number()
-                case "wind_direction_deg": values[5] = try number()
-                case "wind_gust_ms": values[6] = try number()
-                case "cloud_cover_pct": values[7] = try number()
-                case "visibility_m": values[8] = try number()
-                case "rain_mm": values[9] = try number()
-                case "snow_mm": values[10] = try number()
-                case "weather_code": code = try number()
+                case 0: version = try number()
+                case 1: placeID = try text()
+                case 2: name = try text()
+                case 3: country = try text()
+                case 4: region = try text()
+                case 5: source = try text()
+                case 6: observed = try text()
+                case 7: latitude = try number()
+                case 8: longitude = try number()
+                case 9...19: values[key - 9] = try number()
+                case 20: code = try number()
                 default: _ = try parseValue()
                 }
                 skipSpace()

@@ -51,6 +51,9 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 struct JSONParser {
+    /// 1e0 ... 1e22, each exact in a Double.
+    static let powersOfTen: [Double] = (0...22).map { k in (0..<k).reduce(1.0) { acc, _ in acc * 10 } }
+
     let bytes: UnsafeBufferPointer<UInt8>
     var i = 0
     var depth = 0
@@ -154,17 +157,38 @@ struct JSONParser {
 
     mutating func parseNumber() throws(MeteoError) -> Double {
         let start = i
-        if bytes[i] == UInt8(ascii: "-") { i += 1 }
+        let negative = bytes[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
         var digits = 0
-        while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 { i += 1; digits += 1 }
+        // The digits as an integer, for the exact fast path below (while it fits).
+        var mantissa: UInt64 = 0
+        var significant = 0
+        while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 {
+            if significant > 0 || bytes[i] != 48 { significant += 1 }
+            if significant <= 19 { mantissa = mantissa &* 10 &+ UInt64(bytes[i] - 48) }
+            i += 1
+            digits += 1
+        }
         guard digits > 0 else { throw error("invalid number") }
+        var frac = 0
         if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
             i += 1
-            var frac = 0
-            while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 { i += 1; frac += 1 }
+            while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 {
+                if significant > 0 || bytes[i] != 48 { significant += 1 }
+                if significant <= 19 { mantissa = mantissa &* 10 &+ UInt64(bytes[i] - 48) }
+                i += 1
+                frac += 1
+            }
             guard frac > 0 else { throw error("invalid number") }
         }
-        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+        let hasExponent = i < bytes.count && (bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E"))
+        // Clinger's fast path: an integer below 2^53 divided by an exact power of ten ≤ 1e22 is
+        // correctly rounded by one IEEE division, as strtod would round it.
+        if !hasExponent, significant <= 15, frac <= 22, i - start <= 64 {
+            let value = Double(mantissa) / JSONParser.powersOfTen[frac]
+            return negative ? -value : value
+        }
+        if hasExponent {
             i += 1
             if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
             var exp = 0

@@ -340,6 +340,10 @@ def build_rows(n: int, t: dict) -> list[tuple[str, float | None]]:
                  ("Meteo pipeline (ingest, then sink)", total("meteo_ingest", "meteo_sink"))]
         if t.get("meteo_concurrent") is not None:
             rows.append(("Meteo pipeline (ingest and sink at once)", t["meteo_concurrent"]))
+    if t.get("meteo_consume") is not None:
+        rows += [("Meteo consume (KafkaConsumer, group join included)", t["meteo_consume"]),
+                 ("Meteo consume (KafkaConsumer, from its first event)", t.get("meteo_consume_steady")),
+                 ("Meteo consume + decode (KafkaConsumer, event decoder)", t.get("meteo_consume_decode"))]
     rows += [("kcat -P", t["kcat_produce"]),
              ("kcat -C", t["kcat_consume"]),
              ("Python producer (kafka-python)", t["python_produce"]),
@@ -355,11 +359,17 @@ def ratios(n: int, t: dict) -> list[tuple[str, float | None, float, str]]:
     meteo_pipe = rate(t["meteo_ingest"] + t["meteo_sink"]) if t.get("meteo_ingest") and t.get("meteo_sink") else None
     python_pipe = rate(t["python_produce"] + t["python_consume"])
     meteo_sink, kcat_c = rate(t.get("meteo_sink")), rate(t["kcat_consume"])
+    meteo_concurrent = rate(t.get("meteo_concurrent"))
+    meteo_consume = rate(t.get("meteo_consume"))
     out = []
     for what, a, b, target in [
-        ("Meteo pipeline / Python pipeline", meteo_pipe, python_pipe, 20.0),
-        ("Meteo consume+store / kcat -C", meteo_sink, kcat_c, 0.5),
+        ("Meteo pipeline (ingest, then sink) / Python pipeline", meteo_pipe, python_pipe, 20.0),
+        ("Meteo pipeline (ingest and sink at once) / Python pipeline", meteo_concurrent, python_pipe, 20.0),
+        ("Meteo consume (KafkaConsumer, join included) / kcat -C", meteo_consume, kcat_c, 0.5),
+        ("Meteo consume+store (meteo sink into SQLite) / kcat -C", meteo_sink, kcat_c, 0.5),
     ]:
+        if a is None and what.startswith(("Meteo pipeline (ingest and", "Meteo consume (")):
+            continue  # that Meteo figure was not measured in this run
         value = a / b if a is not None and b else None
         verdict = "no Meteo timings" if value is None else ("met" if value >= target else "NOT MET")
         out.append((what, value, target, verdict))
@@ -409,6 +419,14 @@ def cmd_run(args) -> int:
     delete_topics(b, [*kcat_topics, py_topic])  # left over by an interrupted run of the same name
     t = {"meteo_ingest": args.meteo_ingest_seconds, "meteo_sink": args.meteo_sink_seconds,
          "meteo_concurrent": args.meteo_concurrent_seconds}
+    if args.meteo_consume_json:
+        with open(args.meteo_consume_json) as f:
+            consume = json.load(f)
+        if consume.get("events") != n:
+            raise BenchError(f"{args.meteo_consume_json} measured {consume.get('events')} events, not {n:,}")
+        t["meteo_consume"] = consume["consume_s"]
+        t["meteo_consume_steady"] = consume["consume_from_first_s"]
+        t["meteo_consume_decode"] = consume["consume_decode_s"]
     runs_seconds = {}
     try:
         # kcat takes a fraction of a second on 100k events: the fastest of a few runs.
@@ -610,6 +628,8 @@ def main(argv=None) -> int:
                    help="time of meteo sink --until-idle from its start to its last event stored")
     r.add_argument("--meteo-sink-exit-seconds", type=float,
                    help="time of meteo sink --until-idle from its start to its exit (shown as a note)")
+    r.add_argument("--meteo-consume-json",
+                   help="output of meteo-kafka-bench on --topic: KafkaConsumer alone, without and with decoding")
     r.add_argument("--meteo-concurrent-seconds", type=float,
                    help="wall time of meteo ingest and sink run at once, to the last event stored")
     r.set_defaults(fn=cmd_run)

@@ -105,9 +105,10 @@ public final class KafkaConsumer: EventConsumer {
         return try await onBlockingQueue { () throws(MeteoError) -> [BusMessage] in
             var raw = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: size)
             // rd_kafka_consume_batch_queue waits until the batch is full or the time is up, so:
-            // wait up to `timeout` for the first message only, then take what else arrives within
-            // a short linger. A busy topic still fills the batch at once; the last, partial batch
-            // of a burst costs the linger instead of the whole time-out.
+            // wait up to `timeout` for the first message only, then take what else is already
+            // fetched (librdkafka prefetches up to queued.min.messages), without waiting. A
+            // consumer that is behind gets a full batch at once; one that is caught up gets what
+            // there is, instead of waiting out the time-out for a batch that will not fill.
             let first = rd_kafka_consume_batch_queue(queue.queue, ms, &raw, 1)
             if first < 0 {
                 throw KafkaClient.error(rd_kafka_last_error(), "cannot read from Kafka")
@@ -115,7 +116,7 @@ public final class KafkaConsumer: EventConsumer {
             var n = first
             if first == 1 && size > 1 {
                 let more = raw.withUnsafeMutableBufferPointer { buffer in
-                    rd_kafka_consume_batch_queue(queue.queue, KafkaConsumer.lingerMilliseconds, buffer.baseAddress! + 1, size - 1)
+                    rd_kafka_consume_batch_queue(queue.queue, 0, buffer.baseAddress! + 1, size - 1)
                 }
                 if more > 0 { n += more }
             }
@@ -228,9 +229,6 @@ public final class KafkaConsumer: EventConsumer {
             return true
         }
     }
-
-    /// How long a poll that has its first message waits for more to fill the batch.
-    static let lingerMilliseconds: Int32 = 10
 
     /// Commit errors that mean the partitions changed hands.
     static let rebalanced: Set<Int32> = Set([

@@ -189,7 +189,10 @@ def expect_messages(brokers: str, topic: str, n: int, what: str) -> None:
 
 def run_kcat(args: list[str], timeout: float, stdout=None) -> float:
     """Runs kcat, returns its wall time in seconds; a failure or time-out is an error."""
-    cmd = ["kcat", *args]
+    # noida-db answers a fetch with all a partition holds, whatever fetch.max.bytes says: past
+    # librdkafka's 100 MB default response limit the client would refuse it (Meteo's own
+    # processes take the same setting from METEO_KAFKA_RECEIVE_MESSAGE_MAX_BYTES).
+    cmd = ["kcat", "-X", "receive.message.max.bytes=2000000000", *args]
     t0 = time.perf_counter()
     try:
         p = subprocess.run(cmd, stdout=stdout if stdout is not None else subprocess.DEVNULL,

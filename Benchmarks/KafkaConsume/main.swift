@@ -30,7 +30,9 @@ let logger: Logger = {
     l.logLevel = .error
     return l
 }()
-let configuration = KafkaConfiguration(bootstrapServers: brokers, properties: ["session.timeout.ms": "6000"])
+// librdkafka properties from METEO_KAFKA_* as for meteo itself (receive.message.max.bytes, …).
+let extra = (try? MeteoConfiguration.resolve(ConfigLayers(environment: ProcessInfo.processInfo.environment)).kafkaProperties) ?? [:]
+let configuration = KafkaConfiguration(bootstrapServers: brokers, properties: ["session.timeout.ms": "6000"].merging(extra) { _, e in e })
 let clock = ContinuousClock()
 
 /// Reads the topic from the start in a fresh group until `events` came; returns the time from

@@ -17,11 +17,7 @@ struct KafkaBrokerTests {
     @Test func aHundredThousandEventsReachTheStoreOnceThroughTwoSinksInOneGroup() async throws {
         let run = KafkaRun()
         defer { run.cleanUp() }
-        let ticks = 62
-        let expected = ticks * 1630
-        let ingest = try run.meteo(["ingest", "--source", "synthetic", "--ticks", "\(ticks)", "--interval", "0"])
-        #expect(ingest.status == 0, "\(ingest.stderr)")
-        #expect(ingest.stdout.contains("published \(formatted(expected)) events"), "\(ingest.stdout)")
+        let expected = try run.ingestSynthetic(ticks: 62)
 
         // Two sinks of one group, started together, drain the topic and exit.
         let a = try run.startSink(name: "a", extra: ["--until-idle"])
@@ -45,10 +41,7 @@ struct KafkaBrokerTests {
     @Test func killingASinkWithSIGKILLMidStreamThenRestartingItLosesNothing() async throws {
         let run = KafkaRun()
         defer { run.cleanUp() }
-        let ticks = 62
-        let expected = ticks * 1630
-        let ingest = try run.meteo(["ingest", "--source", "synthetic", "--ticks", "\(ticks)", "--interval", "0"])
-        #expect(ingest.status == 0, "\(ingest.stderr)")
+        let expected = try run.ingestSynthetic(ticks: 62)
 
         // The sink and its restart share a static group membership (group.instance.id,
         // KIP-345), as a sink restarted in place (systemd, a StatefulSet) would: the restart
@@ -85,8 +78,7 @@ struct KafkaBrokerTests {
     @Test func aPoisonMessageFromKcatGoesToTheDeadLetterTopicWithItsHeaders() async throws {
         let run = KafkaRun()
         defer { run.cleanUp() }
-        let ingest = try run.meteo(["ingest", "--source", "synthetic", "--ticks", "1", "--interval", "0"])
-        #expect(ingest.status == 0, "\(ingest.stderr)")
+        _ = try run.ingestSynthetic(ticks: 1)
         // An independent client writes a broken event and a hostile one after Meteo's.
         let poison = #"{"v":1,"place_id":"x","name":"<script>alert(1)</script>","humidity_pct":"#
         let kcat = try Shell.run("kcat", ["-P", "-b", run.broker, "-t", run.topic, "-K", "\t"],
@@ -114,8 +106,7 @@ struct KafkaBrokerTests {
     @Test func kcatReadsMeteoEventsAsJSONKeyedByPlace() async throws {
         let run = KafkaRun()
         defer { run.cleanUp() }
-        let ingest = try run.meteo(["ingest", "--source", "synthetic", "--ticks", "2", "--interval", "0"])
-        #expect(ingest.status == 0, "\(ingest.stderr)")
+        _ = try run.ingestSynthetic(ticks: 2)
         let out = try Shell.run("kcat", ["-C", "-b", run.broker, "-t", run.topic, "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"])
         #expect(out.status == 0, "\(out.stderr)")
         let lines = out.stdout.split(separator: "\n")
@@ -195,6 +186,15 @@ struct KafkaRun {
 
     func meteo(_ arguments: [String]) throws -> MeteoProcess.Result {
         try MeteoProcess.run(arguments + common, environment: environment)
+    }
+
+    /// Publishes `ticks` polls of the 1,630 places with `meteo ingest`; returns the event count.
+    func ingestSynthetic(ticks: Int) throws -> Int {
+        let expected = ticks * 1630
+        let ingest = try meteo(["ingest", "--source", "synthetic", "--ticks", "\(ticks)", "--interval", "0"])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        #expect(ingest.stdout.contains("published \(formatted(expected)) events"), "\(ingest.stdout)")
+        return expected
     }
 
     func startSink(name: String, extra: [String]) throws -> LoggedProcess {

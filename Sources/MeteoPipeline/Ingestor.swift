@@ -73,25 +73,48 @@ public final class Ingestor: Service {
     public func run() async throws {
         var tick = 0
         let clock = ContinuousClock()
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            if let ticks = configuration.ticks, tick >= ticks { break }
-            tick += 1
-            let started = clock.now
-            do {
-                try await pollOnce(tick: tick)
-            } catch {
-                failureCounter.increment()
-                state.withLock { $0.failedPolls += 1 }
-                logger.error("poll failed", metadata: [LoggingKeys.source: "\(source.name)", LoggingKeys.error: "\(error)"])
-                if configuration.ticks != nil { throw error }
-            }
-            if let ticks = configuration.ticks, tick >= ticks { break }
-            let next = started.advanced(by: configuration.interval)
-            if next > clock.now {
+        let source = self.source
+        let places = configuration.places
+        // With no pause between polls (`--interval 0`: a replay or a backfill as fast as it
+        // goes), the next poll runs while this one's events wait for their acknowledgements.
+        // Publishing itself stays in tick order, so a place's events stay in order on the bus.
+        try await withThrowingTaskGroup(of: SourceBatch.self) { prefetch in
+            var prefetched = false
+            defer { prefetch.cancelAll() }
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                if let ticks = configuration.ticks, tick >= ticks { break }
+                tick += 1
+                let started = clock.now
                 do {
-                    try await cancelWhenGracefulShutdown { try await Task.sleep(until: next, clock: clock) }
+                    let batch: SourceBatch
+                    if prefetched {
+                        // Takes the pending poll, its result or its error, out of the group.
+                        prefetched = false
+                        if let next = try await prefetch.next() { batch = next } else { batch = try await source.poll(places) }
+                    } else {
+                        batch = try await source.poll(places)
+                    }
+                    let another = configuration.ticks.map { tick < $0 } ?? true
+                    if another && configuration.interval == .zero {
+                        prefetch.addTask { try await source.poll(places) }
+                        prefetched = true
+                    }
+                    try await publish(batch, tick: tick)
                 } catch {
-                    break  // shutdown requested while waiting: nothing is in flight
+                    // A poll prefetched for the next tick stays pending: it is that tick's poll.
+                    failureCounter.increment()
+                    state.withLock { $0.failedPolls += 1 }
+                    logger.error("poll failed", metadata: [LoggingKeys.source: "\(source.name)", LoggingKeys.error: "\(error)"])
+                    if configuration.ticks != nil { throw error }
+                }
+                if let ticks = configuration.ticks, tick >= ticks { break }
+                let next = started.advanced(by: configuration.interval)
+                if next > clock.now {
+                    do {
+                        try await cancelWhenGracefulShutdown { try await Task.sleep(until: next, clock: clock) }
+                    } catch {
+                        break  // shutdown requested while waiting: nothing is in flight
+                    }
                 }
             }
         }
@@ -100,7 +123,11 @@ public final class Ingestor: Service {
 
     /// Polls once and publishes everything it got. Public for `meteo ingest --once` and tests.
     public func pollOnce(tick: Int) async throws {
-        let batch = try await source.poll(configuration.places)
+        try await publish(try await source.poll(configuration.places), tick: tick)
+    }
+
+    /// Publishes one poll's observations, in chunks, each acknowledged before the next.
+    private func publish(_ batch: SourceBatch, tick: Int) async throws {
         for failure in batch.failures {
             logger.warning("source could not report a place", metadata: [
                 LoggingKeys.placeID: "\(failure.placeID ?? "?")", LoggingKeys.reason: "\(failure.reason)",

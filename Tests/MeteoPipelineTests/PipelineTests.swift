@@ -217,4 +217,45 @@ struct PipelineTests {
         #expect(stats.published == stats.ticks * 20)
         try await log.close()
     }
+
+    /// Records what is published, in order.
+    final class RecordingPublisher: EventPublisher {
+        let published = Mutex<[OutgoingMessage]>([])
+        func publish(_ messages: [OutgoingMessage], to topic: String) async throws {
+            // Acknowledge slowly, so that the next poll (prefetched at interval 0) overlaps.
+            try await Task.sleep(for: .milliseconds(2))
+            published.withLock { $0 += messages }
+        }
+        func close() async throws {}
+    }
+
+    @Test func atIntervalZeroTheNextPollOverlapsButEventsStayInTickOrder() async throws {
+        let publisher = RecordingPublisher()
+        let ingestor = Ingestor(source: SyntheticSource(seed: 3), publisher: publisher,
+                                configuration: .init(topic: topic, places: try places(50), interval: .zero, ticks: 12),
+                                logger: logger)
+        try await ingestor.run()
+        let events = publisher.published.withLock { $0 }
+        #expect(events.count == 12 * 50)
+        #expect(ingestor.stats.published == 12 * 50)
+        #expect(ingestor.stats.ticks == 12)
+        // Per place, observed times strictly increase: tick order is kept on the bus.
+        var last: [String: Date] = [:]
+        for m in events {
+            let o = try EventCodec.decode(m.value)
+            if let previous = last[o.placeID] { #expect(o.observedAt > previous, "\(o.placeID) out of order") }
+            last[o.placeID] = o.observedAt
+        }
+        #expect(last.count == 50)
+    }
+
+    @Test func aFailedPollAtIntervalZeroWithTicksEndsTheRun() async throws {
+        let publisher = RecordingPublisher()
+        let ingestor = Ingestor(source: FailingSecondPoll(), publisher: publisher,
+                                configuration: .init(topic: topic, places: try places(10), interval: .zero, ticks: 5),
+                                logger: logger)
+        await #expect(throws: MeteoError.self) { try await ingestor.run() }
+        #expect(ingestor.stats.failedPolls == 1)
+        #expect(publisher.published.withLock { $0.count } == 10, "the first tick was published, then the failure stopped it")
+    }
 }

@@ -296,6 +296,17 @@ public struct JSONWriter: Sendable {
 
     public mutating func string(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copy them whole.
+        var plain = s
+        let copied = plain.withUTF8 { utf8 -> Bool in
+            guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        if copied {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): raw("\\\"")
@@ -335,6 +346,7 @@ public struct JSONWriter: Sendable {
         string(k)
         bytes.append(UInt8(ascii: ":"))
     }
+
 
     public mutating func value(_ v: JSONValue) {
         switch v {

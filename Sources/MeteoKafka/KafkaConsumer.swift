@@ -109,7 +109,20 @@ public final class KafkaConsumer: EventConsumer {
             // fetched (librdkafka prefetches up to queued.min.messages), without waiting. A
             // consumer that is behind gets a full batch at once; one that is caught up gets what
             // there is, instead of waiting out the time-out for a batch that will not fill.
-            let first = rd_kafka_consume_batch_queue(queue.queue, ms, &raw, 1)
+            let active = min(ms, KafkaConsumer.activeWaitMilliseconds)
+            var first = rd_kafka_consume_batch_queue(queue.queue, active, &raw, 1)
+            if first == 0 && ms > active, let paused = KafkaConsumer.pauseReadPartitions(client) {
+                // Nothing came although this member has been reading: it is at the end of its
+                // partitions. Kafka holds an empty fetch for fetch.wait.max.ms, but some compatible
+                // brokers (noida-db) answer it at once and librdkafka asks again at once, spinning
+                // a core. So fetching pauses for the rest of the wait (rebalance callbacks are
+                // still served) and resumes before the next poll.
+                first = rd_kafka_consume_batch_queue(queue.queue, ms - active, &raw, 1)
+                _ = rd_kafka_resume_partitions(client.handle, paused)
+                rd_kafka_topic_partition_list_destroy(paused)
+            } else if first == 0 && ms > active {
+                first = rd_kafka_consume_batch_queue(queue.queue, ms - active, &raw, 1)
+            }
             if first < 0 {
                 throw KafkaClient.error(rd_kafka_last_error(), "cannot read from Kafka")
             }
@@ -228,6 +241,25 @@ public final class KafkaConsumer: EventConsumer {
             }
             return true
         }
+    }
+
+    /// How long a poll waits for new events with fetching on, before it may pause fetching for
+    /// the rest of its time-out.
+    static let activeWaitMilliseconds: Int32 = 25
+
+    /// Pauses the assigned partitions this member has already read from (whose position is
+    /// known), and returns them to resume; nil when there are none. Partitions still starting
+    /// (offset lookup, first fetch) are left alone.
+    static func pauseReadPartitions(_ client: KafkaClient) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t>? {
+        var assigned: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(client.handle, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR, let assigned else { return nil }
+        defer { rd_kafka_topic_partition_list_destroy(assigned) }
+        guard assigned.pointee.cnt > 0, rd_kafka_position(client.handle, assigned) == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        // Only when every assigned partition has a position: one still starting must fetch.
+        for i in 0..<Int(assigned.pointee.cnt) where assigned.pointee.elems[i].offset < 0 { return nil }
+        guard let paused = rd_kafka_topic_partition_list_copy(assigned) else { return nil }
+        _ = rd_kafka_pause_partitions(client.handle, paused)
+        return paused
     }
 
     /// Commit errors that mean the partitions changed hands.

@@ -59,4 +59,17 @@ struct CatalogueTests {
         let catalogue = try PlaceCatalogue.bundled()
         #expect(catalogue.places(in: box).contains { $0.name == "Strasbourg" })
     }
+
+    @Test func csvFieldsAndLinesByBytes() {
+        #expect(CSV.fields("a,,b,") == ["a", "", "b", ""])
+        #expect(CSV.fields("") == [""])
+        #expect(CSV.fields("Zürich,CH,47.37") == ["Zürich", "CH", "47.37"])
+        #expect(CSV.fields(#"x,"a, ""quoted"" name",y"#) == ["x", #"a, "quoted" name"#, "y"])
+        #expect(CSV.fields(#""",z"#) == ["", "z"])
+        let text = "h1,h2\r\nZürich,1\n\n\r\nSão Paulo,2\r\na\rb,3"
+        #expect(CSV.lines(text) == ["h1,h2", "Zürich,1", "São Paulo,2", "a\rb,3"])
+        #expect(CSV.lines("") == [])
+        #expect(CSV.lines("one") == ["one"])
+        #expect(CSV.lines("🇫🇷,\n") == ["🇫🇷,"])
+    }
 }

@@ -2,6 +2,11 @@
 public enum CSV {
     /// Splits one line (without its newline) into fields.
     public static func fields(_ line: Substring) -> [String] {
+        // Most lines quote nothing: split their bytes on commas.
+        if !line.utf8.contains(UInt8(ascii: "\"")) {
+            return line.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
+                .map { String(decoding: $0, as: UTF8.self) }
+        }
         var fields: [String] = []
         var current = ""
         var quoted = false
@@ -33,9 +38,25 @@ public enum CSV {
 
     /// Splits a document into lines, dropping a trailing `\r` and empty lines.
     public static func lines(_ text: String) -> [Substring] {
-        text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { line in
-            line.last == "\r" ? line.dropLast() : line
-        }.filter { !$0.isEmpty }
+        // By bytes, not Characters: "\n" and "\r" are ASCII, so each cut is a valid index.
+        var out: [Substring] = []
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        func take(upTo end: String.Index) {
+            var last = end
+            if last > start, utf8[utf8.index(before: last)] == 0x0D { last = utf8.index(before: last) }
+            if last > start { out.append(text[start..<last]) }
+        }
+        var i = start
+        while i != utf8.endIndex {
+            if utf8[i] == 0x0A {
+                take(upTo: i)
+                start = utf8.index(after: i)
+            }
+            i = utf8.index(after: i)
+        }
+        take(upTo: utf8.endIndex)
+        return out
     }
 
     /// Quotes a field when it needs it.

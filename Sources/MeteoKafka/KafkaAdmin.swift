@@ -47,6 +47,31 @@ enum KafkaAdmin {
                          isRetriable: !KafkaClient.permanent.contains(err.rawValue))
     }
 
+    /// What a group has committed on each partition, and the partition's low and high
+    /// watermarks. `client` must be a consumer of that group.
+    static func progress(_ client: KafkaClient, of partitions: [KafkaPartition], timeout: Duration)
+        throws(MeteoError) -> [(partition: KafkaPartition, committed: Int64?, low: Int64, high: Int64)] {
+        guard let list = rd_kafka_topic_partition_list_new(Int32(partitions.count)) else {
+            throw MeteoError(code: .internal, "librdkafka could not allocate a list")
+        }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for p in partitions { _ = rd_kafka_topic_partition_list_add(list, p.topic, Int32(p.partition)) }
+        let ms = KafkaClient.milliseconds(timeout)
+        let err = rd_kafka_committed(client.handle, list, ms)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(err, "cannot read the group's committed offsets") }
+        var out: [(partition: KafkaPartition, committed: Int64?, low: Int64, high: Int64)] = []
+        for i in 0..<Int(list.pointee.cnt) {
+            let e = list.pointee.elems[i]
+            let partition = KafkaPartition(topic: String(cString: e.topic), partition: Int(e.partition))
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let w = rd_kafka_query_watermark_offsets(client.handle, e.topic, e.partition, &low, &high, ms)
+            guard w == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(w, "cannot read the end offset of \(partition)") }
+            out.append((partition, e.offset >= 0 ? e.offset : nil, low, high))
+        }
+        return out
+    }
+
     static func metadata(_ client: KafkaClient, topic: String?, timeout: Duration) throws(MeteoError) -> KafkaClusterInfo {
         var md: UnsafePointer<rd_kafka_metadata>?
         var topicHandle: OpaquePointer?

@@ -224,22 +224,8 @@ public final class KafkaConsumer: EventConsumer {
         guard !owned.isEmpty else { return false }
         let client = self.client
         return try await onBlockingQueue { () throws(MeteoError) -> Bool in
-            guard let list = rd_kafka_topic_partition_list_new(Int32(owned.count)) else { throw MeteoError(code: .internal, "librdkafka could not allocate a list") }
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            for p in owned { _ = rd_kafka_topic_partition_list_add(list, p.topic, Int32(p.partition)) }
-            let err = rd_kafka_committed(client.handle, list, 10_000)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(err, "cannot read the group's committed offsets") }
-            for i in 0..<Int(list.pointee.cnt) {
-                let e = list.pointee.elems[i]
-                var low: Int64 = 0
-                var high: Int64 = 0
-                let w = rd_kafka_query_watermark_offsets(client.handle, e.topic, e.partition, &low, &high, 10_000)
-                guard w == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(w, "cannot read the end of partition \(e.partition)") }
-                // Nothing committed: caught up only if there is nothing to read.
-                let at = e.offset >= 0 ? e.offset : low
-                if at < high { return false }
-            }
-            return true
+            // Nothing committed on a partition: caught up only if there is nothing to read.
+            try KafkaAdmin.progress(client, of: owned, timeout: .seconds(10)).allSatisfy { ($0.committed ?? $0.low) >= $0.high }
         }
     }
 

@@ -47,20 +47,9 @@ public enum KafkaInspector {
             guard let t = info.topics[topic], t.error == nil else {
                 throw MeteoError(code: .bus, "Kafka topic \(topic) does not exist at \(configuration.bootstrapServers): \(info.topics[topic]?.error ?? "unknown")")
             }
-            guard let list = rd_kafka_topic_partition_list_new(Int32(t.partitions)) else { throw MeteoError(code: .internal, "librdkafka could not allocate a list") }
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            for p in 0..<t.partitions { _ = rd_kafka_topic_partition_list_add(list, topic, Int32(p)) }
-            let ms = KafkaClient.milliseconds(timeout)
-            let err = rd_kafka_committed(client.handle, list, ms)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(err, "cannot read the committed offsets of group \(group)") }
-            var partitions: [KafkaGroupLag.Partition] = []
-            for i in 0..<Int(list.pointee.cnt) {
-                let e = list.pointee.elems[i]
-                var low: Int64 = 0
-                var high: Int64 = 0
-                let w = rd_kafka_query_watermark_offsets(client.handle, topic, e.partition, &low, &high, ms)
-                guard w == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(w, "cannot read the end offset of \(topic)[\(e.partition)]") }
-                partitions.append(.init(partition: Int(e.partition), highWatermark: high, committed: e.offset >= 0 ? e.offset : nil))
+            let all = (0..<t.partitions).map { KafkaPartition(topic: topic, partition: $0) }
+            let partitions = try KafkaAdmin.progress(client, of: all, timeout: timeout).map {
+                KafkaGroupLag.Partition(partition: $0.partition.partition, highWatermark: $0.high, committed: $0.committed)
             }
             return KafkaGroupLag(topic: topic, group: group, partitions: partitions)
         }

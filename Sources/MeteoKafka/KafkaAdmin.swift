@@ -59,15 +59,43 @@ enum KafkaAdmin {
         let ms = KafkaClient.milliseconds(timeout)
         let err = rd_kafka_committed(client.handle, list, ms)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(err, "cannot read the group's committed offsets") }
+        // The start and end offsets of every partition in one ListOffsets request each (the
+        // timestamps -2 and -1 mean earliest and latest), instead of two requests a partition.
+        let low = try offsets(client, list, at: Int64(RD_KAFKA_OFFSET_BEGINNING), ms: ms)
+        let high = try offsets(client, list, at: Int64(RD_KAFKA_OFFSET_END), ms: ms)
         var out: [(partition: KafkaPartition, committed: Int64?, low: Int64, high: Int64)] = []
         for i in 0..<Int(list.pointee.cnt) {
             let e = list.pointee.elems[i]
             let partition = KafkaPartition(topic: String(cString: e.topic), partition: Int(e.partition))
-            var low: Int64 = 0
-            var high: Int64 = 0
-            let w = rd_kafka_query_watermark_offsets(client.handle, e.topic, e.partition, &low, &high, ms)
-            guard w == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(w, "cannot read the end offset of \(partition)") }
-            out.append((partition, e.offset >= 0 ? e.offset : nil, low, high))
+            guard let l = low[partition], let h = high[partition] else {
+                throw MeteoError(code: .bus, "cannot read the end offsets of \(partition): the broker did not answer for it")
+            }
+            out.append((partition, e.offset >= 0 ? e.offset : nil, l, h))
+        }
+        return out
+    }
+
+    /// The offsets of `list`'s partitions at a logical position (beginning or end), by partition.
+    private static func offsets(_ client: KafkaClient, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
+                                at position: Int64, ms: Int32) throws(MeteoError) -> [KafkaPartition: Int64] {
+        guard let query = rd_kafka_topic_partition_list_copy(list) else {
+            throw MeteoError(code: .internal, "librdkafka could not allocate a list")
+        }
+        defer { rd_kafka_topic_partition_list_destroy(query) }
+        for i in 0..<Int(query.pointee.cnt) { query.pointee.elems[i].offset = position }
+        let err = rd_kafka_offsets_for_times(client.handle, query, ms)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaClient.error(err, "cannot read the \(position == Int64(RD_KAFKA_OFFSET_END) ? "end" : "start") offsets of the partitions")
+        }
+        var out: [KafkaPartition: Int64] = [:]
+        for i in 0..<Int(query.pointee.cnt) {
+            let e = query.pointee.elems[i]
+            let partition = KafkaPartition(topic: String(cString: e.topic), partition: Int(e.partition))
+            guard e.err == RD_KAFKA_RESP_ERR_NO_ERROR, e.offset >= 0 else {
+                throw KafkaClient.error(e.err == RD_KAFKA_RESP_ERR_NO_ERROR ? RD_KAFKA_RESP_ERR__NO_OFFSET : e.err,
+                                        "cannot read the \(position == Int64(RD_KAFKA_OFFSET_END) ? "end" : "start") offset of \(partition)")
+            }
+            out[partition] = e.offset
         }
         return out
     }

@@ -6,8 +6,11 @@ import MeteoCore
 /// or `ssl.ca.location` reach librdkafka untouched.
 ///
 /// Meteo's defaults:
-/// - producer: `enable.idempotence=true`, `acks=all`, `linger.ms=5`, `batch.num.messages=10000`,
-///   `queue.buffering.max.messages=200000`;
+/// - producer: `enable.idempotence=true`, `acks=all`, `linger.ms=0`, `batch.num.messages=10000`,
+///   `queue.buffering.max.messages=200000`. `publish` enqueues a whole batch at once and then
+///   awaits its delivery reports, so the batches are already full and lingering would only
+///   delay every poll's acknowledgement (by 0.2 s over 62 polls of 1,630 events on noida-db);
+
 /// - consumer: `enable.auto.commit=false`, `enable.auto.offset.store=false` (the sink stores and
 ///   commits offsets itself, after each store write), `auto.offset.reset=earliest`.
 public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
@@ -38,7 +41,7 @@ public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
     public static let producerDefaults: [String: String] = [
         "enable.idempotence": "true",
         "acks": "all",
-        "linger.ms": "5",
+        "linger.ms": "0",
         "batch.num.messages": "10000",
         "queue.buffering.max.messages": "200000",
     ]

@@ -18,6 +18,9 @@ public final class KafkaConsumer: EventConsumer {
     private let client: KafkaClient
     private let queue: UncheckedQueue
     private let blocking = DispatchQueue(label: "meteo.kafka.consumer")
+    /// Commits have a queue of their own: behind a poll that waits for messages, a commit would
+    /// wait too (up to the poll's time-out), holding back the sink's next write.
+    private let committing = DispatchQueue(label: "meteo.kafka.consumer.commit")
     private let logger: Logger
     private let group: String
     private let assignment: AssignmentBox
@@ -39,10 +42,12 @@ public final class KafkaConsumer: EventConsumer {
     public static func make(configuration: KafkaConfiguration, group: String, topics: [String], logger: Logger,
                             onRebalance: (@Sendable (KafkaRebalance) -> Void)? = nil) throws(MeteoError) -> KafkaConsumer {
         let assignment = AssignmentBox()
+        let properties = try configuration.consumerProperties(group: group)
+        let reset = startPosition(autoOffsetReset: properties["auto.offset.reset"])
         let callbacks = KafkaCallbacks(logger: logger, onRebalance: { rk, err, list in
-            KafkaConsumer.rebalance(rk, err, list, logger: logger, assignment: assignment, notify: onRebalance)
+            KafkaConsumer.rebalance(rk, err, list, reset: reset, logger: logger, assignment: assignment, notify: onRebalance)
         })
-        let client = try KafkaClient.make(kind: .consumer, properties: try configuration.consumerProperties(group: group), callbacks: callbacks)
+        let client = try KafkaClient.make(kind: .consumer, properties: properties, callbacks: callbacks)
         // Serve the group's callbacks from the consumer queue, which poll() reads.
         var err = rd_kafka_poll_set_consumer(client.handle)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(err, "cannot start the Kafka consumer") }
@@ -61,10 +66,11 @@ public final class KafkaConsumer: EventConsumer {
 
     /// Runs on the consumer's thread, inside poll(): commits what is done before partitions go.
     private static func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
-                                  logger: Logger, assignment: AssignmentBox, notify: (@Sendable (KafkaRebalance) -> Void)?) {
+                                  reset: Int64?, logger: Logger, assignment: AssignmentBox, notify: (@Sendable (KafkaRebalance) -> Void)?) {
         let partitions = partitionsOf(list)
         let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
         if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+            if let list, let reset { resolveStartOffsets(rk, list, reset: reset, logger: logger) }
             if cooperative {
                 if let e = rd_kafka_incremental_assign(rk, list) { logger.error("Kafka incremental assign failed", metadata: [LoggingKeys.error: "\(String(cString: rd_kafka_error_string(e)))"]); rd_kafka_error_destroy(e) }
             } else {
@@ -109,19 +115,29 @@ public final class KafkaConsumer: EventConsumer {
             // fetched (librdkafka prefetches up to queued.min.messages), without waiting. A
             // consumer that is behind gets a full batch at once; one that is caught up gets what
             // there is, instead of waiting out the time-out for a batch that will not fill.
-            let active = min(ms, KafkaConsumer.activeWaitMilliseconds)
-            var first = rd_kafka_consume_batch_queue(queue.queue, active, &raw, 1)
-            if first == 0 && ms > active, let paused = KafkaConsumer.pauseReadPartitions(client) {
-                // Nothing came although this member has been reading: it is at the end of its
-                // partitions. Kafka holds an empty fetch for fetch.wait.max.ms, but some compatible
-                // brokers (noida-db) answer it at once and librdkafka asks again at once, spinning
-                // a core. So fetching pauses for the rest of the wait (rebalance callbacks are
-                // still served) and resumes before the next poll.
-                first = rd_kafka_consume_batch_queue(queue.queue, ms - active, &raw, 1)
+            // The wait is taken in slices of at most activeWaitMilliseconds: a call that serves a
+            // rebalance callback can otherwise sit out its whole time-out although the newly
+            // assigned partitions' first messages have arrived meanwhile.
+            let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, ms)) * 1_000_000
+            var paused: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+            var first: Int = 0
+            while true {
+                let left = Int64(deadline) - Int64(DispatchTime.now().uptimeNanoseconds)
+                let slice = Int32(clamping: min(Int64(KafkaConsumer.activeWaitMilliseconds), max(0, left / 1_000_000)))
+                first = rd_kafka_consume_batch_queue(queue.queue, slice, &raw, 1)
+                if first != 0 || left <= Int64(slice) * 1_000_000 { break }
+                if paused == nil {
+                    // Nothing came although this member has been reading: it is at the end of
+                    // its partitions. Kafka holds an empty fetch for fetch.wait.max.ms, but some
+                    // compatible brokers (noida-db) answer it at once and librdkafka asks again at
+                    // once, spinning a core. So fetching pauses for the rest of the wait
+                    // (rebalance callbacks are still served) and resumes before returning.
+                    paused = KafkaConsumer.pauseReadPartitions(client)
+                }
+            }
+            if let paused {
                 _ = rd_kafka_resume_partitions(client.handle, paused)
                 rd_kafka_topic_partition_list_destroy(paused)
-            } else if first == 0 && ms > active {
-                first = rd_kafka_consume_batch_queue(queue.queue, ms - active, &raw, 1)
             }
             if first < 0 {
                 throw KafkaClient.error(rd_kafka_last_error(), "cannot read from Kafka")
@@ -189,7 +205,7 @@ public final class KafkaConsumer: EventConsumer {
         guard !positions.isEmpty else { return }
         let client = self.client
         let logger = self.logger
-        try await onBlockingQueue { () throws(MeteoError) in
+        try await onBlockingQueue(committing) { () throws(MeteoError) in
             guard let list = rd_kafka_topic_partition_list_new(Int32(positions.count)) else { throw MeteoError(code: .internal, "librdkafka could not allocate a list") }
             defer { rd_kafka_topic_partition_list_destroy(list) }
             for p in positions {
@@ -233,6 +249,55 @@ public final class KafkaConsumer: EventConsumer {
     /// the rest of its time-out.
     static let activeWaitMilliseconds: Int32 = 25
 
+    /// Where a partition without a committed offset starts, by `auto.offset.reset`: the
+    /// partition's start or end, or nil ("error", or a value librdkafka will judge) to leave it
+    /// to librdkafka.
+    static func startPosition(autoOffsetReset: String?) -> Int64? {
+        switch autoOffsetReset?.lowercased() ?? "largest" {
+        case "smallest", "earliest", "beginning": Int64(RD_KAFKA_OFFSET_BEGINNING)
+        case "largest", "latest", "end": Int64(RD_KAFKA_OFFSET_END)
+        default: nil
+        }
+    }
+
+    /// Writes into a new assignment the offset each partition starts at: the group's committed
+    /// offset, else the partition's start or end (`reset`). librdkafka would find the same, but
+    /// for a partition without a committed offset it resets through a timer that first fires
+    /// 100 ms later, which is most of a short run's start-up. If any lookup fails, the list is
+    /// left as it was and librdkafka resolves the offsets itself.
+    static func resolveStartOffsets(_ rk: OpaquePointer, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
+                                    reset: Int64, logger: Logger) {
+        let count = Int(list.pointee.cnt)
+        guard count > 0, let committed = rd_kafka_topic_partition_list_copy(list) else { return }
+        defer { rd_kafka_topic_partition_list_destroy(committed) }
+        guard rd_kafka_committed(rk, committed, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+        var starts = [Int64](repeating: -1, count: count)
+        var missing: [Int] = []
+        for i in 0..<count {
+            let e = committed.pointee.elems[i]
+            if e.err != RD_KAFKA_RESP_ERR_NO_ERROR { return }
+            if e.offset >= 0 { starts[i] = e.offset } else { missing.append(i) }
+        }
+        if !missing.isEmpty {
+            guard let query = rd_kafka_topic_partition_list_new(Int32(missing.count)) else { return }
+            defer { rd_kafka_topic_partition_list_destroy(query) }
+            for i in missing {
+                let e = list.pointee.elems[i]
+                rd_kafka_topic_partition_list_add(query, e.topic, e.partition)?.pointee.offset = reset
+            }
+            // Timestamps -2 and -1 ask ListOffsets for the start and the end, all partitions at once.
+            guard rd_kafka_offsets_for_times(rk, query, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  Int(query.pointee.cnt) == missing.count else { return }
+            for (k, i) in missing.enumerated() {
+                let e = query.pointee.elems[k]
+                guard e.err == RD_KAFKA_RESP_ERR_NO_ERROR, e.offset >= 0, e.partition == list.pointee.elems[i].partition else { return }
+                starts[i] = e.offset
+            }
+        }
+        for i in 0..<count { list.pointee.elems[i].offset = starts[i] }
+        logger.debug("Kafka start offsets resolved", metadata: ["kafka.partitions": "\(count)", "kafka.uncommitted": "\(missing.count)"])
+    }
+
     /// Pauses the assigned partitions this member has already read from (whose position is
     /// known), and returns them to resume; nil when there are none. Partitions still starting
     /// (offset lookup, first fetch) are left alone.
@@ -265,9 +330,9 @@ public final class KafkaConsumer: EventConsumer {
         logger.debug("Kafka consumer left the group", metadata: [LoggingKeys.group: "\(group)"])
     }
 
-    private func onBlockingQueue<T: Sendable>(_ body: @escaping @Sendable () throws(MeteoError) -> T) async throws -> T {
+    private func onBlockingQueue<T: Sendable>(_ queue: DispatchQueue? = nil, _ body: @escaping @Sendable () throws(MeteoError) -> T) async throws -> T {
         try await withCheckedThrowingContinuation { c in
-            blocking.async {
+            (queue ?? blocking).async {
                 do { c.resume(returning: try body()) } catch { c.resume(throwing: error) }
             }
         }

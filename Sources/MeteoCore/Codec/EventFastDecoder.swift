@@ -5,16 +5,18 @@ import Foundation
 /// unusual, and ``EventCodec/decode(_:)`` then takes the general path, which finds the
 /// exact error to report; so both paths accept and refuse the same events.
 extension JSONParser {
-    /// The keys of a version-1 event, in the order `fastEvent` numbers them.
+    /// The keys of a version-1 event, in the order `fastEvent` numbers them: the order
+    /// ``EventCodec/encode(_:)`` writes them in.
     static let eventKeys: [[UInt8]] = [
-        "v", "place_id", "name", "country", "region", "source", "observed_at", "latitude", "longitude",
+        "v", "place_id", "name", "country", "region", "latitude", "longitude", "observed_at", "source",
         "temperature_c", "feels_like_c", "humidity_pct", "pressure_hpa", "wind_speed_ms", "wind_direction_deg",
         "wind_gust_ms", "cloud_cover_pct", "visibility_m", "rain_mm", "snow_mm", "weather_code",
     ].map { Array($0.utf8) }
 
     /// Reads the object key at `i` and returns its index in ``eventKeys``, or -1 for another key.
-    /// Keys are compared as bytes, without making a String, unless they hold escapes.
-    mutating func eventKey() throws(MeteoError) -> Int {
+    /// Keys are compared as bytes, without making a String, unless they hold escapes. `expected`
+    /// is tried first: Meteo writes the keys in ``eventKeys`` order, so it is usually the one.
+    mutating func eventKey(expected: Int) throws(MeteoError) -> Int {
         let start = i + 1
         var j = start
         while j < bytes.count, bytes[j] != UInt8(ascii: "\""), bytes[j] != UInt8(ascii: "\\") { j += 1 }
@@ -24,6 +26,7 @@ extension JSONParser {
         }
         i = j + 1
         let length = j - start
+        if expected < Self.eventKeys.count, matches(Self.eventKeys[expected], at: start, length: length) { return expected }
         for (index, candidate) in Self.eventKeys.enumerated() where candidate.count == length {
             var same = true
             for k in 0..<length where candidate[k] != bytes[start + k] {
@@ -33,6 +36,12 @@ extension JSONParser {
             if same { return index }
         }
         return -1
+    }
+
+    private func matches(_ candidate: [UInt8], at start: Int, length: Int) -> Bool {
+        guard candidate.count == length else { return false }
+        for k in 0..<length where candidate[k] != bytes[start + k] { return false }
+        return true
     }
 
     mutating func fastEvent() -> Observation? {
@@ -47,10 +56,12 @@ extension JSONParser {
             var code: Double?
             skipSpace()
             if i < bytes.count, bytes[i] == UInt8(ascii: "}") { return nil }
+            var expected = 0
             while true {
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { return nil }
-                let key = try eventKey()
+                let key = try eventKey(expected: expected)
+                expected = key + 1
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
                 i += 1
@@ -73,10 +84,10 @@ extension JSONParser {
                 case 2: name = try text()
                 case 3: country = try text()
                 case 4: region = try text()
-                case 5: source = try text()
-                case 6: observed = try text()
-                case 7: latitude = try number()
-                case 8: longitude = try number()
+                case 5: latitude = try number()
+                case 6: longitude = try number()
+                case 7: observed = try text()
+                case 8: source = try text()
                 case 9...19: values[key - 9] = try number()
                 case 20: code = try number()
                 default: _ = try parseValue()

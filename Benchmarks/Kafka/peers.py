@@ -458,6 +458,7 @@ def cmd_run(args) -> int:
         say(f"== kcat -C {topic} → {tsv}, {runs} run(s)")
         times = []
         for _ in range(runs):
+            quiesce(args.broker_pid)
             times.append(kcat_consume(b, topic, n, tsv, timeout))
             say(f"   {n:,} events in {times[-1]:.3f} s ({fmt_rate(n, times[-1])} events/s)")
         t["kcat_consume"] = min(times)
@@ -467,6 +468,7 @@ def cmd_run(args) -> int:
         say(f"== kcat -G (a new consumer group each run) {topic} → {group_tsv}, {runs} run(s)")
         times = []
         for i in range(runs):
+            quiesce(args.broker_pid)
             times.append(kcat_group_consume(b, topic, f"{topic}-kcat-group-{i + 1}", n, group_tsv, timeout))
             say(f"   {n:,} events in {times[-1]:.3f} s ({fmt_rate(n, times[-1])} events/s)")
         t["kcat_group_consume"] = min(times)
@@ -475,6 +477,7 @@ def cmd_run(args) -> int:
         say(f"== kcat -P {tsv} → {topic}-kcat-1..{runs} ({p} partitions each)")
         times = []
         for kt in kcat_topics:
+            quiesce(args.broker_pid)
             times.append(kcat_produce(b, kt, p, n, tsv, timeout))
             say(f"   {n:,} events in {times[-1]:.3f} s ({fmt_rate(n, times[-1])} events/s)")
         t["kcat_produce"] = min(times)
@@ -482,12 +485,14 @@ def cmd_run(args) -> int:
 
         events = load_events(tsv, n)
         say(f"== Python producer (kafka-python {kafka.__version__}) → {py_topic} ({p} partitions)")
+        quiesce(args.broker_pid)
         t["python_produce"] = python_produce(b, py_topic, p, events)
         say(f"   {n:,} events in {t['python_produce']:.3f} s ({fmt_rate(n, t['python_produce'])} events/s)")
         del events
 
         db = os.path.join(args.out, "python-store.sqlite")
         say(f"== Python consumer {py_topic} → {db}, one upsert and commit per message")
+        quiesce(args.broker_pid)
         t["python_consume"] = python_consume(b, py_topic, f"{py_topic}-group", n, db)
         say(f"   {n:,} events in {t['python_consume']:.3f} s ({fmt_rate(n, t['python_consume'])} events/s)")
     finally:
@@ -503,6 +508,9 @@ def cmd_run(args) -> int:
         "delivered or stored; a pipeline is N / (produce s + consume+store s); "
         f"kcat: the fastest of {runs} run(s).",
     ]
+    if args.broker_pid is not None:
+        context.append("Each phase started once the broker process was quiet (under 5% of a CPU over 0.5 s): "
+                       "noida-db snapshots every topic about a second after each change.")
     if args.meteo_sink_exit_seconds is not None and args.meteo_sink_seconds is not None:
         context.append(f"meteo sink --until-idle exited {args.meteo_sink_exit_seconds - args.meteo_sink_seconds:.3f} s "
                        "after its last event was stored (its idle detection); not counted above.")
@@ -618,6 +626,39 @@ def cmd_wait_store(args) -> int:
         time.sleep(0.05)
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of all of `pid`'s threads so far, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def quiesce(pid: int | None, timeout: float = 60.0) -> float:
+    """Waits until the broker process uses under 5% of a CPU over 0.5 s (noida-db snapshots
+    every topic to JSON about a second after each change: a phase should not start in the
+    middle of the previous phase's snapshot). Returns the seconds waited; no-op without a pid."""
+    if pid is None:
+        return 0.0
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        a = process_cpu_seconds(pid)
+        time.sleep(0.5)
+        b = process_cpu_seconds(pid)
+        if a is None or b is None or b - a < 0.025:
+            break
+    return time.monotonic() - t0
+
+
+def cmd_quiesce(args) -> int:
+    waited = quiesce(args.pid, args.timeout)
+    if waited > 1:
+        say(f"   (waited {waited:.1f} s for the broker to go quiet)")
+    return 0
+
+
 def alive(pid: int) -> bool:
     """True while `pid` runs (a zombie, exited but not yet reaped, counts as gone)."""
     try:
@@ -653,6 +694,8 @@ def main(argv=None) -> int:
         sp.add_argument("--keep-topics", action="store_true", help="keep the topics this run creates")
         sp.add_argument("--kcat-repeat", type=positive, default=5,
                         help="runs of kcat -C and of kcat -P, the fastest reported (5)")
+        sp.add_argument("--broker-pid", type=int,
+                        help="the broker's process id: each phase starts once it is quiet")
 
     r = sub.add_parser("run", help="measure kcat and the Python pipeline on Meteo's topic")
     measuring(r)
@@ -684,6 +727,11 @@ def main(argv=None) -> int:
     ws.add_argument("--timeout", type=float, default=600, help="seconds (600)")
     ws.add_argument("--pid", type=int, help="give up as soon as this process (the sink) has exited")
     ws.set_defaults(fn=cmd_wait_store)
+
+    q = sub.add_parser("quiesce", help="wait until the broker process is (nearly) idle")
+    q.add_argument("--pid", type=int, required=True, help="the broker's process id")
+    q.add_argument("--timeout", type=float, default=60, help="seconds (60)")
+    q.set_defaults(fn=cmd_quiesce)
 
     d = sub.add_parser("delete-topics", help="delete topics")
     d.add_argument("--brokers", required=True)

@@ -76,7 +76,15 @@ public final class KafkaProducer: EventPublisher {
     }
 
     public func publish(_ messages: [OutgoingMessage], to topic: String) async throws {
-        guard !messages.isEmpty else { return }
+        try await send(messages, to: topic).delivered()
+    }
+
+    /// Enqueues the messages in order and returns; `delivered()` waits for every delivery
+    /// report (the per-batch wait of `publish`), so that a caller can enqueue its next batch
+    /// meanwhile. An event librdkafka refuses to enqueue ends the enqueueing, and `delivered()`
+    /// throws librdkafka's reason once the events enqueued before it are settled.
+    public func send(_ messages: [OutgoingMessage], to topic: String) async throws -> PendingDelivery {
+        guard !messages.isEmpty else { return PendingDelivery(count: 0) {} }
         let id = try state.withLock { s throws(MeteoError) -> UInt in
             guard !s.closed else { throw MeteoError(code: .internal, "publish on a closed Kafka producer") }
             let id = s.nextBatch
@@ -119,23 +127,26 @@ public final class KafkaProducer: EventPublisher {
                 s.batches[id]?.failed += unsent
             }
         }
-        // Wait for the delivery report of every event that was enqueued.
-        let delivery = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, any Error>, Never>) in
-            let done = state.withLock { s -> Result<Void, any Error>? in
-                guard var batch = s.batches[id] else { return .success(()) }
-                if batch.outstanding == 0 {
-                    s.batches[id] = nil
-                    return Self.result(batch, topic: topic)
+        let refused = enqueueError
+        return PendingDelivery(count: produced) { [self] in
+            // Wait for the delivery report of every event that was enqueued.
+            let delivery = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, any Error>, Never>) in
+                let done = state.withLock { s -> Result<Void, any Error>? in
+                    guard var batch = s.batches[id] else { return .success(()) }
+                    if batch.outstanding == 0 {
+                        s.batches[id] = nil
+                        return Self.result(batch, topic: topic)
+                    }
+                    batch.waiter = continuation
+                    s.batches[id] = batch
+                    return nil
                 }
-                batch.waiter = continuation
-                s.batches[id] = batch
-                return nil
+                if let done { continuation.resume(returning: done) }
             }
-            if let done { continuation.resume(returning: done) }
+            // An event librdkafka refused to enqueue says why more precisely than the batch count.
+            if let refused { throw refused }
+            try delivery.get()
         }
-        // An event librdkafka refused to enqueue says why more precisely than the batch count.
-        if let enqueueError { throw enqueueError }
-        try delivery.get()
     }
 
     static func result(_ batch: Batch, topic: String) -> Result<Void, any Error> {

@@ -7,7 +7,10 @@ import Synchronization
 
 /// Polls a source on a schedule and publishes each observation as a keyed event on the bus.
 ///
-/// An event counts as published only once the bus has acknowledged it (`publish` returned).
+/// An event counts as published only once the bus has acknowledged it. Polls are handed to
+/// the bus in tick order; while one poll's acknowledgements are on their way the next polls
+/// may be handed over too (up to ``Configuration/inFlightPolls``), and their counts and
+/// progress lines follow, in order, as the acknowledgements arrive.
 /// A poll that fails after the source's own retries is logged and counted, and the next tick
 /// tries again; with a fixed number of ticks (`--once`) the failure ends the run.
 public final class Ingestor: Service {
@@ -20,13 +23,18 @@ public final class Ingestor: Service {
         public var ticks: Int?
         /// Events per publish call.
         public var publishBatch: Int
+        /// Polls handed to the bus whose acknowledgements may still be outstanding. 1 waits
+        /// for each poll's acknowledgements before the next poll is published.
+        public var inFlightPolls: Int
 
-        public init(topic: String, places: [Place], interval: Duration, ticks: Int? = nil, publishBatch: Int = 5000) {
+        public init(topic: String, places: [Place], interval: Duration, ticks: Int? = nil, publishBatch: Int = 5000,
+                    inFlightPolls: Int = 8) {
             self.topic = topic
             self.places = places
             self.interval = interval
             self.ticks = ticks
             self.publishBatch = publishBatch
+            self.inFlightPolls = max(1, inFlightPolls)
         }
     }
 
@@ -75,10 +83,13 @@ public final class Ingestor: Service {
         let clock = ContinuousClock()
         let source = self.source
         let places = configuration.places
+        let chunkSize = configuration.publishBatch
         // With no pause between polls (`--interval 0`: a replay or a backfill as fast as it
-        // goes), the next poll runs while this one's events wait for their acknowledgements.
-        // Publishing itself stays in tick order, so a place's events stay in order on the bus.
-        try await withThrowingTaskGroup(of: SourceBatch.self) { prefetch in
+        // goes), the next poll runs and its events are encoded while this one's events wait for
+        // their acknowledgements. Publishing itself stays in tick order, so a place's events
+        // stay in order on the bus.
+        var sent: [Sent] = []
+        try await withThrowingTaskGroup(of: Prepared.self) { prefetch in
             var prefetched = false
             defer { prefetch.cancelAll() }
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -86,30 +97,38 @@ public final class Ingestor: Service {
                 tick += 1
                 let started = clock.now
                 do {
-                    let batch: SourceBatch
+                    let batch: Prepared
                     if prefetched {
                         // Takes the pending poll, its result or its error, out of the group.
                         prefetched = false
-                        if let next = try await prefetch.next() { batch = next } else { batch = try await source.poll(places) }
+                        if let next = try await prefetch.next() {
+                            batch = next
+                        } else {
+                            batch = Self.prepare(try await source.poll(places), chunkSize: chunkSize)
+                        }
                     } else {
-                        batch = try await source.poll(places)
+                        batch = Self.prepare(try await source.poll(places), chunkSize: chunkSize)
                     }
                     let another = configuration.ticks.map { tick < $0 } ?? true
                     if another && configuration.interval == .zero {
-                        prefetch.addTask { try await source.poll(places) }
+                        prefetch.addTask { Self.prepare(try await source.poll(places), chunkSize: chunkSize) }
                         prefetched = true
                     }
-                    try await publish(batch, tick: tick)
+                    sent.append(try await send(batch, tick: tick))
                 } catch {
                     // A poll prefetched for the next tick stays pending: it is that tick's poll.
-                    failureCounter.increment()
-                    state.withLock { $0.failedPolls += 1 }
-                    logger.error("poll failed", metadata: [LoggingKeys.source: "\(source.name)", LoggingKeys.error: "\(error)"])
-                    if configuration.ticks != nil { throw error }
+                    pollFailed(error)
+                    if configuration.ticks != nil {
+                        try await settle(&sent, keeping: 0)
+                        throw error
+                    }
                 }
+                try await settle(&sent, keeping: configuration.inFlightPolls - 1)
                 if let ticks = configuration.ticks, tick >= ticks { break }
                 let next = started.advanced(by: configuration.interval)
                 if next > clock.now {
+                    // Waiting for the next tick: settle what is in flight first.
+                    try await settle(&sent, keeping: 0)
                     do {
                         try await cancelWhenGracefulShutdown { try await Task.sleep(until: next, clock: clock) }
                     } catch {
@@ -118,39 +137,106 @@ public final class Ingestor: Service {
                 }
             }
         }
+        // Shutdown or the last tick: every poll handed over is acknowledged before closing.
+        try await settle(&sent, keeping: 0)
         try await publisher.close()
+    }
+
+    /// A poll handed to the bus, with the acknowledgements still to wait for.
+    struct Sent {
+        var prepared: Prepared
+        var tick: Int
+        var deliveries: [PendingDelivery]
+        /// An error of handing it over, reported when it is settled.
+        var failure: (any Error)?
+    }
+
+    private func pollFailed(_ error: any Error) {
+        failureCounter.increment()
+        state.withLock { $0.failedPolls += 1 }
+        logger.error("poll failed", metadata: [LoggingKeys.source: "\(source.name)", LoggingKeys.error: "\(error)"])
+    }
+
+    /// Waits, oldest first, for the acknowledgements of all but the last `keeping` polls in
+    /// flight, counting and reporting each. A poll that was not acknowledged counts as failed;
+    /// with a fixed number of ticks that ends the run, once the polls after it are settled too.
+    private func settle(_ sent: inout [Sent], keeping: Int) async throws {
+        var firstError: (any Error)?
+        // After a failure that ends the run, the polls after it are settled too, so that
+        // nothing handed to the bus is left unacknowledged.
+        while sent.count > max(0, keeping) || (firstError != nil && !sent.isEmpty) {
+            let poll = sent.removeFirst()
+            do {
+                try await finish(poll)
+            } catch {
+                pollFailed(error)
+                if configuration.ticks != nil && firstError == nil { firstError = error }
+            }
+        }
+        if let firstError { throw firstError }
     }
 
     /// Polls once and publishes everything it got. Public for `meteo ingest --once` and tests.
     public func pollOnce(tick: Int) async throws {
-        try await publish(try await source.poll(configuration.places), tick: tick)
+        try await finish(try await send(Self.prepare(try await source.poll(configuration.places), chunkSize: configuration.publishBatch), tick: tick))
     }
 
-    /// Publishes one poll's observations, in chunks, each acknowledged before the next.
-    private func publish(_ batch: SourceBatch, tick: Int) async throws {
-        for failure in batch.failures {
+    /// A poll's result with its events encoded, in publish chunks.
+    struct Prepared: Sendable {
+        var batch: SourceBatch
+        var chunks: [[OutgoingMessage]]
+    }
+
+    static func prepare(_ batch: SourceBatch, chunkSize: Int) -> Prepared {
+        let size = max(1, chunkSize)
+        var chunks: [[OutgoingMessage]] = []
+        chunks.reserveCapacity((batch.observations.count + size - 1) / size)
+        var start = 0
+        while start < batch.observations.count {
+            let end = min(start + size, batch.observations.count)
+            chunks.append(batch.observations[start..<end].map { OutgoingMessage(key: $0.placeID, value: EventCodec.encode($0)) })
+            start = end
+        }
+        return Prepared(batch: batch, chunks: chunks)
+    }
+
+    /// Hands one poll's events to the bus, in chunks, in order, without waiting for their
+    /// acknowledgements. A chunk the bus refuses stops the handing over: the poll fails when
+    /// it is settled, after the chunks handed over before it.
+    private func send(_ prepared: Prepared, tick: Int) async throws -> Sent {
+        for failure in prepared.batch.failures {
             logger.warning("source could not report a place", metadata: [
                 LoggingKeys.placeID: "\(failure.placeID ?? "?")", LoggingKeys.reason: "\(failure.reason)",
             ])
         }
-        var published = 0
-        var chunk: [OutgoingMessage] = []
-        chunk.reserveCapacity(min(configuration.publishBatch, batch.observations.count))
-        for observation in batch.observations {
-            chunk.append(OutgoingMessage(key: observation.placeID, value: EventCodec.encode(observation)))
-            if chunk.count == configuration.publishBatch {
-                try await publisher.publish(chunk, to: configuration.topic)
-                published += chunk.count
-                state.withLock { $0.published += chunk.count }
-                chunk.removeAll(keepingCapacity: true)
+        var sent = Sent(prepared: prepared, tick: tick, deliveries: [])
+        for chunk in prepared.chunks {
+            do {
+                sent.deliveries.append(try await publisher.send(chunk, to: configuration.topic))
+            } catch {
+                sent.failure = error
+                break
             }
         }
-        if !chunk.isEmpty {
-            try await publisher.publish(chunk, to: configuration.topic)
-            published += chunk.count
-            state.withLock { $0.published += chunk.count }
+        return sent
+    }
+
+    /// Waits for one poll's acknowledgements, then counts it and reports its progress.
+    private func finish(_ sent: Sent) async throws {
+        var published = 0
+        var failure = sent.failure
+        for delivery in sent.deliveries {
+            do {
+                try await delivery.delivered()
+                published += delivery.count
+                state.withLock { $0.published += delivery.count }
+            } catch {
+                if failure == nil { failure = error }
+            }
         }
         publishedCounter.increment(by: published)
+        if let failure { throw failure }
+        let batch = sent.prepared.batch
         let stats = state.withLock { s -> Stats in
             s.ticks += 1
             s.polled += batch.observations.count
@@ -158,7 +244,7 @@ public final class Ingestor: Service {
             return s
         }
         logger.info("published", metadata: [LoggingKeys.count: "\(published)", LoggingKeys.topic: "\(configuration.topic)"])
-        onProgress?(Progress(tick: tick, ticks: configuration.ticks, publishedThisTick: published,
+        onProgress?(Progress(tick: sent.tick, ticks: configuration.ticks, publishedThisTick: published,
                              failuresThisTick: batch.failures.count, stats: stats))
     }
 }

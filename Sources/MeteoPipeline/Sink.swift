@@ -91,10 +91,15 @@ public final class Sink: Service {
     public func run() async throws {
         var writes = 0
         var prefetched: Batch?
+        // The first batches are small and grow to batchSize: the first write starts as soon
+        // as a few thousand events are decoded instead of waiting for a whole batch, and from
+        // then on reading and decoding the next batch overlaps writing this one.
+        var limit = min(configuration.batchSize, Self.firstBatchSize)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let batch: Batch
-            if let p = prefetched { batch = p } else { batch = try await fetch() }
+            if let p = prefetched { batch = p } else { batch = try await fetch(limit) }
             prefetched = nil
+            if !batch.messages.isEmpty { limit = min(configuration.batchSize, limit * 2) }
             if batch.messages.isEmpty {
                 if let stop = configuration.stopWhenIdle, await stop() { break }
                 continue
@@ -102,7 +107,8 @@ public final class Sink: Service {
             // Read and decode the next batch while this one is written: the store works on its
             // own thread, so the two overlap. The next batch is only committed after its own
             // write, so a crash or a shutdown here just means it is read again.
-            async let next = fetch()
+            let nextLimit = limit
+            async let next = fetch(nextLimit)
             guard let summary = await writeWithRetry(batch.observations, batch.deadLetters) else {
                 _ = try? await next
                 break  // shutting down with the batch unwritten: it is not committed, so it comes again
@@ -130,8 +136,10 @@ public final class Sink: Service {
         try await consumer.close()
     }
 
-    private func fetch() async throws -> Batch {
-        let messages = try await consumer.poll(maxMessages: configuration.batchSize, timeout: configuration.pollTimeout)
+    static let firstBatchSize = 2_500
+
+    private func fetch(_ limit: Int) async throws -> Batch {
+        let messages = try await consumer.poll(maxMessages: limit, timeout: configuration.pollTimeout)
         let (observations, deadLetters) = decode(messages)
         return Batch(messages: messages, observations: observations, deadLetters: deadLetters)
     }

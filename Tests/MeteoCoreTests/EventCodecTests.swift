@@ -39,6 +39,35 @@ struct EventCodecTests {
         }
     }
 
+    /// The writer's digit-by-digit path for short decimals must give back the same bits, and
+    /// the same text as the standard library's shortest form (without its ".0" on integers).
+    @Test func numbersAreWrittenShortAndReadBackExactly() throws {
+        var rng = SystemRandomNumberGenerator()
+        var values: [Double] = [0, -0.0, 1, -1, 12.3, -7.5, 0.5, -0.05, 1013.25, 48.58392, 0.1, 0.2 + 0.1, 1e-5,
+                                123456.0001, 99999999999999.9, 1e15, 1e16, -1e300, 5e-324, .pi, 4.35, 2.675]
+        for _ in 0..<20_000 {
+            let decimals = Int.random(in: 0...6, using: &rng)
+            let n = Double(Int.random(in: -10_000_000...10_000_000, using: &rng))
+            values.append(n / pow(10, Double(decimals)))
+            values.append(Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &rng)))
+        }
+        for d in values where d.isFinite {
+            var w = JSONWriter()
+            w.number(d)
+            let text = String(decoding: w.bytes, as: UTF8.self)
+            guard case .number(let back) = try JSONValue.parse(text) else {
+                Issue.record("\(text) (from \(d)) did not parse as a number")
+                continue
+            }
+            #expect(back == d, "\(d) was written \(text), read back \(back)")
+            var shortest = d.description
+            if shortest.hasSuffix(".0") { shortest.removeLast(2) }
+            if !shortest.contains("e") && abs(d) < 1e15 {
+                #expect(text == shortest || text == "0" && d == 0, "\(d): \(text) vs \(shortest)")
+            }
+        }
+    }
+
     @Test func roundTripsEveryField() throws {
         let bytes = EventCodec.encode(Self.full)
         let back = try EventCodec.decode(bytes)

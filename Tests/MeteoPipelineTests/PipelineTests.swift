@@ -258,4 +258,77 @@ struct PipelineTests {
         #expect(ingestor.stats.failedPolls == 1)
         #expect(publisher.published.withLock { $0.count } == 10, "the first tick was published, then the failure stopped it")
     }
+
+    /// Queues at once and acknowledges later, when the test releases the acknowledgements;
+    /// acknowledgement `failing` (counted from 1) is refused.
+    final class DeferredAckPublisher: EventPublisher {
+        struct State {
+            var queued: [[OutgoingMessage]] = []
+            var released = 0
+        }
+        let state = Mutex(State())
+        let failing: Int?
+        init(failing: Int? = nil) { self.failing = failing }
+
+        func publish(_ messages: [OutgoingMessage], to topic: String) async throws {
+            try await send(messages, to: topic).delivered()
+        }
+
+        func send(_ messages: [OutgoingMessage], to topic: String) async throws -> PendingDelivery {
+            let number = state.withLock { s -> Int in
+                s.queued.append(messages)
+                return s.queued.count
+            }
+            let failing = self.failing
+            return PendingDelivery(count: messages.count) { [self] in
+                while state.withLock({ $0.released < number }) { try await Task.sleep(for: .milliseconds(1)) }
+                if number == failing { throw MeteoError(code: .bus, "broker refused the batch") }
+            }
+        }
+
+        func release(upTo n: Int) { state.withLock { $0.released = max($0.released, n) } }
+        var queuedCount: Int { state.withLock { $0.queued.count } }
+        func close() async throws {}
+    }
+
+    @Test func pollsAreQueuedAheadButCountedOnlyWhenAcknowledgedInTickOrder() async throws {
+        let publisher = DeferredAckPublisher()
+        let progress = Mutex<[Int]>([])
+        let ingestor = Ingestor(source: SyntheticSource(seed: 4), publisher: publisher,
+                                configuration: .init(topic: topic, places: try places(10), interval: .zero, ticks: 6,
+                                                     inFlightPolls: 3),
+                                logger: logger, onProgress: { p in progress.withLock { $0.append(p.tick) } })
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await ingestor.run() }
+            // Three polls are queued while none is acknowledged, and none is counted yet.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while publisher.queuedCount < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(publisher.queuedCount == 3, "no more than inFlightPolls polls wait for acknowledgements")
+            #expect(ingestor.stats.published == 0)
+            #expect(ingestor.stats.ticks == 0)
+            publisher.release(upTo: 1)
+            while ingestor.stats.ticks < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+            #expect(ingestor.stats.published == 10)
+            publisher.release(upTo: 6)
+            try await tasks.waitForAll()
+        }
+        #expect(ingestor.stats.published == 60)
+        #expect(progress.withLock { $0 } == [1, 2, 3, 4, 5, 6])
+    }
+
+    @Test func aRefusedAcknowledgementEndsATicksRunOnceTheRestAreSettled() async throws {
+        let publisher = DeferredAckPublisher(failing: 2)
+        publisher.release(upTo: 100)
+        let ingestor = Ingestor(source: SyntheticSource(seed: 5), publisher: publisher,
+                                configuration: .init(topic: topic, places: try places(10), interval: .zero, ticks: 5,
+                                                     inFlightPolls: 4),
+                                logger: logger)
+        await #expect(throws: MeteoError.self) { try await ingestor.run() }
+        let stats = ingestor.stats
+        #expect(stats.failedPolls == 1)
+        // Tick 2 was refused; the ticks queued after it were still acknowledged and counted.
+        #expect(stats.published == (publisher.queuedCount - 1) * 10)
+        #expect(stats.ticks == publisher.queuedCount - 1)
+    }
 }

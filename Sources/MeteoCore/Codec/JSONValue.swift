@@ -328,14 +328,51 @@ public struct JSONWriter: Sendable {
     /// Writes a finite number, or `null` for a non-finite one.
     public mutating func number(_ d: Double) {
         guard d.isFinite else { raw("null"); return }
-        if d == d.rounded(), abs(d) < 1e15 {
-            bytes.append(contentsOf: String(Int64(d)).utf8)
-        } else {
-            bytes.append(contentsOf: d.description.utf8)
+        // Integers and values of up to 4 decimals (most weather values) are written digit by
+        // digit: the first k for which n = d·10^k rounded gives back exactly d as n / 10^k.
+        // Dividing an integer below 2^53 by an exact power of ten is correctly rounded, so
+        // the text parses back to the same Double, and the smallest such k makes it the
+        // shortest text with that many decimals. Anything else takes the standard library's
+        // shortest round-trip form.
+        if abs(d) < 1e15 {
+            var scale = 1.0
+            for k in 0...4 {
+                let scaled = (d * scale).rounded()
+                if abs(scaled) < 9_007_199_254_740_992, scaled / scale == d {
+                    decimal(Int64(scaled), decimals: k)
+                    return
+                }
+                scale *= 10
+            }
         }
+        bytes.append(contentsOf: d.description.utf8)
     }
 
-    public mutating func number(_ i: Int) { bytes.append(contentsOf: String(i).utf8) }
+    public mutating func number(_ i: Int) { decimal(Int64(i), decimals: 0) }
+
+    /// Writes n · 10^-decimals: `-0.05` for (-5, 2), `12.3` for (123, 1), `7` for (7, 0).
+    private mutating func decimal(_ n: Int64, decimals k: Int) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+            var i = buffer.count
+            var m = n.magnitude
+            var written = 0
+            repeat {
+                if written == k && k > 0 {
+                    i -= 1
+                    buffer[i] = UInt8(ascii: ".")
+                }
+                i -= 1
+                buffer[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: m % 10)
+                m /= 10
+                written += 1
+            } while m > 0 || written <= k
+            if n < 0 {
+                i -= 1
+                buffer[i] = UInt8(ascii: "-")
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i...]))
+        }
+    }
 
     public mutating func optional(_ d: Double?) {
         if let d { number(d) } else { raw("null") }

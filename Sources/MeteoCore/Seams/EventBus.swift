@@ -42,8 +42,36 @@ public struct BusMessage: Sendable, Hashable {
 /// does the ingestor count them as published.
 public protocol EventPublisher: Sendable {
     func publish(_ messages: [OutgoingMessage], to topic: String) async throws
+    /// Hands the messages to the bus in order and returns as soon as they are queued, with the
+    /// wait for their acknowledgement: a caller can queue its next batch while the bus
+    /// acknowledges this one, and count the messages published only once `delivered()`
+    /// returns. Messages sent by one caller keep their order. The default publishes, so its
+    /// `delivered()` has nothing left to wait for.
+    func send(_ messages: [OutgoingMessage], to topic: String) async throws -> PendingDelivery
     /// Flushes whatever is buffered and releases resources.
     func close() async throws
+}
+
+extension EventPublisher {
+    public func send(_ messages: [OutgoingMessage], to topic: String) async throws -> PendingDelivery {
+        try await publish(messages, to: topic)
+        return PendingDelivery(count: messages.count) {}
+    }
+}
+
+/// Messages handed to the bus, whose acknowledgement may still be on its way.
+public struct PendingDelivery: Sendable {
+    /// How many messages it covers.
+    public let count: Int
+    private let wait: @Sendable () async throws -> Void
+
+    public init(count: Int, wait: @escaping @Sendable () async throws -> Void) {
+        self.count = count
+        self.wait = wait
+    }
+
+    /// Returns once the bus has acknowledged every message, or throws why it did not.
+    public func delivered() async throws { try await wait() }
 }
 
 /// Where a consumer group has read up to: the next offset to read, per partition.

@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "MeteoAnalytics", targets: ["MeteoAnalytics"]),
         .library(name: "MeteoServer", targets: ["MeteoServer"]),
         .library(name: "MeteoKafka", targets: ["MeteoKafka"]),
+        .library(name: "MeteoMongo", targets: ["MeteoMongo"]),
     ],
     traits: [
         // Reserved for the optional adapters; each needs a system library or a large build.
@@ -81,6 +82,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // libmongoc and libbson, only with the MongoDB trait: every source file of MeteoMongo that
+        // uses them is inside `#if MongoDB`.
+        .systemLibrary(
+            name: "CMongoC",
+            pkgConfig: "libmongoc-1.0",
+            providers: [.apt(["libmongoc-dev"]), .brew(["mongo-c-driver"])]
+        ),
+        .target(
+            name: "MeteoMongo",
+            dependencies: [
+                "MeteoCore",
+                .target(name: "CMongoC", condition: .when(traits: ["MongoDB"])),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "MeteoAnalytics",
             dependencies: [
@@ -101,6 +117,7 @@ let package = Package(
             dependencies: [
                 "MeteoCore", "MeteoSources", "MeteoEmbedded", "MeteoPipeline", "MeteoAnalytics", "MeteoServer",
                 .target(name: "MeteoKafka", condition: .when(traits: ["Kafka"])),
+                .target(name: "MeteoMongo", condition: .when(traits: ["MongoDB"])),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -132,6 +149,10 @@ let package = Package(
             name: "MeteoKafkaTests",
             dependencies: ["MeteoCore", "MeteoKafka", "MeteoPipeline", "MeteoEmbedded",
                            .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "MeteoMongoTests",
+            dependencies: ["MeteoCore", "MeteoMongo", "MeteoSources", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "MeteoAnalyticsTests",

@@ -96,6 +96,25 @@ struct ConfigurationTests {
         #expect(!String(reflecting: c).contains("sekrit123"))
     }
 
+    @Test func theMongoURIIsASecretAndABadOneIsNotEchoed() throws {
+        let c = try MeteoConfiguration.resolve(ConfigLayers(
+            flags: ["store": "mongodb", "mongo-database": "weather", "write-concern": "1"],
+            environment: ["METEO_MONGO_URI": "mongodb://root:Sup3rSecret@db:27017/?authSource=admin"]))
+        #expect(c.store == .mongodb)
+        #expect(c.mongoURI?.value == "mongodb://root:Sup3rSecret@db:27017/?authSource=admin")
+        #expect(c.mongoDatabase == "weather")
+        #expect(c.writeConcern == "1")
+        #expect(!"\(c)".contains("Sup3rSecret"))
+        do {
+            _ = try MeteoConfiguration.resolve(ConfigLayers(flags: ["mongo-uri": "root:Sup3rSecret@db:27017"]))
+            Issue.record("a URI without mongodb:// was accepted")
+        } catch {
+            #expect("\(error)".contains("mongodb://"))
+            #expect(!"\(error)".contains("Sup3rSecret"))
+        }
+        #expect(throws: MeteoError.self) { try MeteoConfiguration.resolve(ConfigLayers(flags: ["write-concern": "most"])) }
+    }
+
     @Test func durationsParse() {
         #expect(parseDuration("600") == .seconds(600))
         #expect(parseDuration("90s") == .seconds(90))

@@ -61,6 +61,14 @@ public struct MeteoConfiguration: Sendable, Hashable {
     /// Kafka topic for messages the sink cannot decode; nil means `<topic>.dlq`.
     public var deadLetterTopic: String? = nil
 
+    /// MongoDB connection string for `--store mongodb` (`--mongo-uri`, METEO_MONGO_URI); it
+    /// may hold a password, so it is kept as a ``Secret``.
+    public var mongoURI: Secret? = nil
+    /// Database of Meteo's MongoDB collections.
+    public var mongoDatabase: String = "meteo"
+    /// Write concern of the MongoDB sink: `majority` or a number of nodes.
+    public var writeConcern: String = "majority"
+
     /// The dead-letter topic in effect.
     public var effectiveDeadLetterTopic: String { deadLetterTopic ?? topic + ".dlq" }
 
@@ -93,6 +101,9 @@ public struct MeteoConfiguration: Sendable, Hashable {
         ConfigKey("partitions", "partitions of the Kafka topics Meteo creates (default 6)"),
         ConfigKey("replication-factor", "replication factor of the Kafka topics Meteo creates (default 1; -1 = broker default)"),
         ConfigKey("dlq-topic", "Kafka dead-letter topic (default <topic>.dlq)"),
+        ConfigKey("mongo-uri", "MongoDB connection string for --store mongodb (mongodb://user:pass@host:27017/?authSource=admin)"),
+        ConfigKey("mongo-database", "database of Meteo's MongoDB collections (default meteo)"),
+        ConfigKey("write-concern", "write concern of the MongoDB sink: majority or a number of nodes (default majority)"),
     ]
 
     static func key(_ name: String) -> ConfigKey { keys.first { $0.name == name }! }
@@ -197,6 +208,21 @@ public struct MeteoConfiguration: Sendable, Hashable {
             c.replicationFactor = r
         }
         if let v = try nonEmpty("dlq-topic") { c.deadLetterTopic = v }
+        if let (v, o) = text("mongo-uri") {
+            let t = v.trimmingCharacters(in: .whitespaces)
+            guard t.hasPrefix("mongodb://") || t.hasPrefix("mongodb+srv://") else {
+                // Never echo the value: it may hold a password.
+                throw MeteoError(code: .invalidConfiguration,
+                                 "invalid \(key("mongo-uri").flag) (from \(o)): expected a MongoDB connection string starting with mongodb:// or mongodb+srv://")
+            }
+            c.mongoURI = Secret(t)
+        }
+        if let v = try nonEmpty("mongo-database") { c.mongoDatabase = v }
+        if let (v, o) = text("write-concern") {
+            let t = v.trimmingCharacters(in: .whitespaces).lowercased()
+            guard t == "majority" || (Int(t).map { $0 >= 0 } ?? false) else { throw bad("write-concern", v, o, "majority or a number of nodes such as 1") }
+            c.writeConcern = t
+        }
         let keyVariable = ["METEO_OWM_API_KEY", "OPENWEATHERMAP_API_KEY"].first { !(layers.environment[$0] ?? "").isEmpty }
         if let keyVariable { c.openWeatherMapKey = Secret(layers.environment[keyVariable]!) }
         return c

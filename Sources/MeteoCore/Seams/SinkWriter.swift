@@ -4,3 +4,7 @@
 public protocol SinkWriter: Sendable {
     func write(_ observations: [Observation], deadLetters: [DeadLetter]) async throws -> UpsertSummary
 }
+
+/// A store the whole pipeline can use: observations, dead letters, and the sink's writes.
+/// SQLite (embedded) and MongoDB both are one.
+public typealias MeteoStore = ObservationStore & DeadLetterStore & SinkWriter

@@ -37,6 +37,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
     var place: String?
 
     @OptionGroup var range: TimeRangeOptions
+    @OptionGroup(title: "Store") var storeOptions: StoreOptions
 
     @Option(help: ArgumentHelp("Width of the time windows: 15m, 1h, 1d, …", valueName: "width"))
     var window: String = "1h"
@@ -50,7 +51,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let logger = common.bootstrapLogging()
-            let configuration = try common.configuration()
+            let configuration = try common.configuration(extra: storeOptions.flags)
             guard top >= 0 && top <= 1000 else { throw MeteoError(code: .invalidConfiguration, "--top must be between 0 and 1000") }
             guard let width = parseDuration(window), width.seconds >= 1, width.seconds.rounded() == width.seconds else {
                 throw MeteoError(code: .invalidConfiguration, "invalid --window '\(window)': give a whole number of seconds, minutes, hours or days, such as 15m, 1h or 1d")
@@ -65,7 +66,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
             (request.since, request.until) = try range.dates()
 
             let backends = Backends(configuration: configuration, logger: logger)
-            let store = try backends.openStore()
+            let store = try await backends.openStore()
             defer { Task { try? await store.close() } }
             let engine = backends.analyticsEngine(store: store)
             let report = try await engine.analyze(request)

@@ -70,7 +70,7 @@ struct DemoCommand: AsyncParsableCommand {
             if let n = placesCount { places = Self.resize(places, to: n, catalogue: catalogue) }
 
             let log = try backends.openLog()
-            let store = try backends.openStore()
+            let store = try backends.openSQLiteStore()
             let step = Duration.seconds(600)
             let now = Date().timeIntervalSince1970
             let lastTick = (now / 600).rounded(.down) * 600

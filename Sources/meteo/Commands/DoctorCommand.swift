@@ -21,6 +21,7 @@ struct DoctorCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @OptionGroup(title: "Bus") var busOptions: BusOptions
+    @OptionGroup(title: "Store") var storeOptions: StoreOptions
 
     @Option(help: "Bus topic to check (METEO_TOPIC).")
     var topic: String?
@@ -41,7 +42,7 @@ struct DoctorCommand: AsyncParsableCommand {
             }
             let configuration: MeteoConfiguration
             do {
-                configuration = try common.configuration(extra: busOptions.flags.merging(["topic": topic, "group": group]) { _, new in new })
+                configuration = try common.configuration(extra: busOptions.flags.merging(storeOptions.flags) { _, new in new }.merging(["topic": topic, "group": group]) { _, new in new })
                 report(true, "configuration", "bus \(configuration.bus.rawValue), store \(configuration.store.rawValue), source \(configuration.source.rawValue), topic \(configuration.topic), data dir \(configuration.dataDir)")
             } catch {
                 report(false, "configuration", "\(error)")
@@ -61,10 +62,10 @@ struct DoctorCommand: AsyncParsableCommand {
                 report(false, "bus", "\(error)")
             }
             do {
-                let store = try backends.openStore()
+                let store = try await backends.openStore()
                 let n = try await store.count()
                 let d = try await store.deadLetterCount()
-                report(true, "store (SQLite)", "\(formatCount(n)) observations, \(formatCount(d)) dead letters")
+                report(true, "store", "\(backends.storeDescription): \(formatCount(n)) observations, \(formatCount(d)) dead letters")
                 try await store.close()
             } catch {
                 report(false, "store", "\(error)")

@@ -30,6 +30,7 @@ struct QueryCommand: AsyncParsableCommand {
     var region: String?
 
     @OptionGroup var range: TimeRangeOptions
+    @OptionGroup(title: "Store") var storeOptions: StoreOptions
 
     @Option(help: "Most history rows.")
     var limit: Int = 24
@@ -40,13 +41,13 @@ struct QueryCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let logger = common.bootstrapLogging()
-            let configuration = try common.configuration()
+            let configuration = try common.configuration(extra: storeOptions.flags)
             guard (place == nil) != (region == nil) else {
                 throw MeteoError(code: .invalidConfiguration, "give either --place NAME or --region NAME, for example --place Strasbourg")
             }
             guard limit >= 1 else { throw MeteoError(code: .invalidConfiguration, "--limit must be at least 1") }
             let backends = Backends(configuration: configuration, logger: logger)
-            let store = try backends.openStore()
+            let store = try await backends.openStore()
             defer { Task { try? await store.close() } }
             let (sinceDate, untilDate) = try range.dates()
 

@@ -23,6 +23,7 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup(title: "Store") var storeOptions: StoreOptions
 
     @Option(help: "Address to bind.")
     var host: String = "127.0.0.1"
@@ -33,7 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let logger = common.bootstrapLogging()
-            let configuration = try common.configuration()
+            let configuration = try common.configuration(extra: storeOptions.flags)
             try await Self.serve(configuration: configuration, host: host, port: port, logger: logger)
         }
     }
@@ -43,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw MeteoError(code: .invalidConfiguration, "binding \(host) would expose the data beyond this machine; only 127.0.0.1 is allowed until authentication exists")
         }
         guard (1...65_535).contains(port) else { throw MeteoError(code: .invalidConfiguration, "--port must be between 1 and 65535") }
-        let store = try Backends(configuration: configuration, logger: logger).openStore()
+        let store = try await Backends(configuration: configuration, logger: logger).openStore()
         let app = MeteoApp.make(store: store, deadLetters: store, configuration: .init(host: host, port: port), logger: logger)
         Terminal.progress("Serving \(configuration.dataDir) on http://\(host):\(port)/ (Ctrl-C to stop)")
         let group = ServiceGroup(configuration: .init(

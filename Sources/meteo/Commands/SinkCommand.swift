@@ -56,8 +56,7 @@ struct SinkCommand: AsyncParsableCommand {
     @Option(name: .customLong("dlq-topic"), help: "Kafka topic for messages that can't be decoded (METEO_DLQ_TOPIC); default <topic>.dlq.")
     var dlqTopic: String?
 
-    @Option(help: "sqlite or mongodb (METEO_STORE).")
-    var store: String?
+    @OptionGroup(title: "Store") var storeOptions: StoreOptions
 
     func run() async throws {
         try await runReportingErrors {
@@ -66,14 +65,15 @@ struct SinkCommand: AsyncParsableCommand {
                 throw MeteoError(code: .invalidConfiguration, "invalid --format '\(format)': expected \(PayloadFormat.allCases.map(\.rawValue).joined(separator: " | "))")
             }
             var extra: [String: String?] = [
-                "group": group, "topic": topic, "batch-size": batchSize.map(String.init), "store": store, "dlq-topic": dlqTopic,
+                "group": group, "topic": topic, "batch-size": batchSize.map(String.init), "dlq-topic": dlqTopic,
             ]
             extra.merge(busOptions.flags) { _, new in new }
+            extra.merge(storeOptions.flags) { _, new in new }
             let configuration = try common.configuration(extra: extra)
             let backends = Backends(configuration: configuration, logger: logger)
-            let storage = try backends.openStore()
+            let storage = try await backends.openStore()
             let crash = ProcessInfo.processInfo.environment["METEO_FAULT_CRASH_AFTER_WRITES"].flatMap(Int.init)
-            Terminal.progress("Sink: topic \(configuration.topic) on the \(backends.busDescription), group \(configuration.group) → \(configuration.store.rawValue) in \(configuration.dataDir)"
+            Terminal.progress("Sink: topic \(configuration.topic) on the \(backends.busDescription), group \(configuration.group) → \(backends.storeDescription)"
                 + (configuration.bus == .kafka ? "; dead letters also to topic \(configuration.effectiveDeadLetterTopic)" : ""))
             let parts = try await backends.makeSinkParts(store: storage, group: configuration.group, topic: configuration.topic) { assigned, partitions in
                 Terminal.progress("  partitions \(assigned ? "assigned" : "revoked"): \(partitions.isEmpty ? "none" : partitions.joined(separator: " "))")

@@ -7,6 +7,9 @@ import MeteoPipeline
 #if Kafka
 import MeteoKafka
 #endif
+#if MongoDB
+import MeteoMongo
+#endif
 
 /// The composition root's view of the configured backends. Only this file knows which
 /// adapter stands behind each seam; the commands and the pipeline see the protocols.
@@ -24,8 +27,7 @@ struct Backends {
 
     func requireSQLiteStore() throws {
         guard configuration.store == .sqlite else {
-            throw MeteoError(code: .invalidConfiguration,
-                             "--store mongodb needs a build with the MongoDB trait, which is not available yet; use --store sqlite")
+            throw MeteoError(code: .invalidConfiguration, "this command uses the embedded SQLite store only; drop --store mongodb")
         }
     }
 
@@ -49,9 +51,46 @@ struct Backends {
         return try EmbeddedLog.open(dataDir: dataDirURL, retention: configuration.retention, logger: logger)
     }
 
-    func openStore() throws -> SQLiteStore {
-        try requireSQLiteStore()
-        return try SQLiteStore.open(dataDir: dataDirURL, logger: logger)
+    /// The embedded SQLite store, whatever `--store` says (the demo's).
+    func openSQLiteStore() throws -> SQLiteStore {
+        try SQLiteStore.open(dataDir: dataDirURL, logger: logger)
+    }
+
+    /// The configured store: SQLite in the data dir, or MongoDB (which is checked to answer).
+    func openStore() async throws -> any MeteoStore {
+        switch configuration.store {
+        case .sqlite:
+            return try openSQLiteStore()
+        case .mongodb:
+            #if MongoDB
+            guard let uri = configuration.mongoURI else {
+                throw MeteoError(code: .invalidConfiguration,
+                                 "--store mongodb needs --mongo-uri (or METEO_MONGO_URI), such as mongodb://root:example@127.0.0.1:27117/?authSource=admin")
+            }
+            return try await MongoStore.open(configuration: mongoConfiguration(uri), logger: logger)
+            #else
+            throw MeteoError(code: .invalidConfiguration,
+                             "--store mongodb needs a build with the MongoDB trait: install libmongoc (apt install libmongoc-dev, or brew install mongo-c-driver), then swift build --traits MongoDB; or use --store sqlite")
+            #endif
+        }
+    }
+
+    #if MongoDB
+    func mongoConfiguration(_ uri: Secret) -> MongoConfiguration {
+        MongoConfiguration(uri: uri.value, database: configuration.mongoDatabase, writeConcern: configuration.writeConcern)
+    }
+    #endif
+
+    /// Where the store lives, for progress lines (never with a password).
+    var storeDescription: String {
+        switch configuration.store {
+        case .sqlite: return "SQLite in \(configuration.dataDir)"
+        case .mongodb:
+            #if MongoDB
+            if let uri = configuration.mongoURI { return "MongoDB \(MongoConfiguration.redact(uri.value)), database \(configuration.mongoDatabase)" }
+            #endif
+            return "MongoDB"
+        }
     }
 
     /// Where the bus lives, for progress lines.
@@ -87,7 +126,7 @@ struct Backends {
         var close: @Sendable () async throws -> Void
     }
 
-    func makeSinkParts(store: SQLiteStore, group: String, topic: String,
+    func makeSinkParts(store: any MeteoStore, group: String, topic: String,
                        onPartitions: @escaping @Sendable (_ assigned: Bool, _ partitions: [String]) -> Void) async throws -> SinkParts {
         switch configuration.bus {
         case .embedded:

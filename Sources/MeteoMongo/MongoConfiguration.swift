@@ -1,0 +1,81 @@
+import Foundation
+import MeteoCore
+
+/// How Meteo talks to MongoDB: a standard connection string plus the names Meteo uses.
+///
+/// The URI is any MongoDB connection string (`mongodb://user:pass@host:port/?authSource=admin&tls=true`,
+/// or `mongodb+srv://…`); its options reach libmongoc as they are. The password is never
+/// shown: ``description`` and every error carry ``redactedURI``.
+///
+/// Document layout (see the README):
+/// - database `meteo` (``database``), collection `observations`: one document per place and
+///   observed time, `_id` = `"<place_id>@<observed_at ISO 8601>"`;
+/// - collection `latest`: the newest observation of each place, `_id` = place id;
+/// - collection `dead_letters`: what could not be stored, `_id` = `"<topic>/<partition>/<offset>"`.
+public struct MongoConfiguration: Sendable, Hashable, CustomStringConvertible {
+    /// The connection string.
+    public var uri: String
+    /// Database of Meteo's collections; default `meteo`.
+    public var database: String
+    /// Write concern of the sink's bulk writes: `majority` (default) or a number of nodes.
+    public var writeConcern: String
+    /// Application name the server sees in its logs and `currentOp`.
+    public var appName: String
+
+    public static let observations = "observations"
+    public static let latest = "latest"
+    public static let deadLetters = "dead_letters"
+
+    public init(uri: String, database: String = "meteo", writeConcern: String = "majority", appName: String = "meteo") {
+        self.uri = uri
+        self.database = database
+        self.writeConcern = writeConcern
+        self.appName = appName
+    }
+
+    /// Refuses what is certainly wrong, with a line that says what to fix.
+    public func validate() throws(MeteoError) {
+        guard uri.hasPrefix("mongodb://") || uri.hasPrefix("mongodb+srv://") else {
+            throw MeteoError(code: .invalidConfiguration,
+                             "the MongoDB URI \(redactedURI) should start with mongodb:// or mongodb+srv://, as in mongodb://root:example@127.0.0.1:27017/?authSource=admin")
+        }
+        guard !database.isEmpty, database.utf8.count < 64,
+              !database.contains(where: { "/\\. \"$*<>:|?".contains($0) }) else {
+            throw MeteoError(code: .invalidConfiguration,
+                             "invalid MongoDB database name '\(database.prefix(64))': use letters, digits, - and _, under 64 characters")
+        }
+        guard writeConcern == "majority" || (Int(writeConcern).map { $0 >= 0 } ?? false) else {
+            throw MeteoError(code: .invalidConfiguration,
+                             "invalid MongoDB write concern '\(writeConcern.prefix(40))': use majority or a number of nodes such as 1")
+        }
+    }
+
+    /// The URI with its password replaced by `***`.
+    public var redactedURI: String { Self.redact(uri) }
+
+    public var description: String { "MongoDB \(redactedURI), database \(database), write concern \(writeConcern)" }
+
+    /// Replaces the password of a connection string's credentials (`user:password@`) by `***`,
+    /// and the values of options that hold secrets.
+    public static func redact(_ uri: String) -> String {
+        var text = uri
+        if let scheme = text.range(of: "://") {
+            let authorityEnd = text[scheme.upperBound...].firstIndex(where: { $0 == "/" || $0 == "?" }) ?? text.endIndex
+            let authority = text[scheme.upperBound..<authorityEnd]
+            // The credentials end at the last '@' of the authority: a password may hold '@'
+            // only percent-encoded, but a careless one must not leak either.
+            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
+                text.replaceSubrange(text.index(after: colon)..<at, with: "***")
+            }
+        }
+        for secret in ["password", "tlsCertificateKeyFilePassword", "sslclientcertificatekeypassword"] {
+            var searchFrom = text.startIndex
+            while let r = text.range(of: secret + "=", options: .caseInsensitive, range: searchFrom..<text.endIndex) {
+                let end = text[r.upperBound...].firstIndex(of: "&") ?? text.endIndex
+                text.replaceSubrange(r.upperBound..<end, with: "***")
+                searchFrom = text.index(r.upperBound, offsetBy: 3, limitedBy: text.endIndex) ?? text.endIndex
+            }
+        }
+        return text
+    }
+}

@@ -1,0 +1,364 @@
+#if MongoDB
+import CMongoC
+import Foundation
+import Logging
+import MeteoCore
+
+/// Meteo's store on MongoDB, through libmongoc: observations upserted by their natural key in
+/// unordered bulk writes, the newest observation of each place in `latest`, and dead letters
+/// in `dead_letters`. Writes use the configured write concern (`majority` by default), so a
+/// write returns only once the server has it durably; the sink commits its offsets after.
+public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
+    private let client: MongoClient
+    private let logger: Logger
+    public let configuration: MongoConfiguration
+
+    private init(client: MongoClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+        self.configuration = client.configuration
+    }
+
+    /// Connects, checks the server answers (with the credentials), and creates the indexes
+    /// if they are missing. Optional indexes the server does not support are skipped with a
+    /// notice.
+    public static func open(configuration: MongoConfiguration, logger: Logger) async throws -> MongoStore {
+        let store = MongoStore(client: try MongoClient.make(configuration: configuration), logger: logger)
+        try await store.ping()
+        try await store.ensureIndexes()
+        return store
+    }
+
+    public func close() async throws {}
+
+    /// Drops Meteo's database with everything in it (for tests, and for starting over).
+    public func dropDatabase() async throws {
+        _ = try await client.command(try BSONDocument.make(json: #"{"dropDatabase": 1}"#),
+                                     what: "cannot drop the MongoDB database \(configuration.database)")
+    }
+
+    /// Round trip to the server: throws a clear error if it is down or refuses the credentials.
+    public func ping() async throws {
+        _ = try await client.command(try BSONDocument.make(json: #"{"ping": 1}"#), what: "cannot reach MongoDB")
+    }
+
+    // MARK: Indexes
+
+    struct IndexSpec {
+        var json: String
+        var required: Bool
+    }
+
+    static let observationIndexes: [IndexSpec] = [
+        IndexSpec(json: #"{"key": {"place_id": 1, "observed_at": 1}, "name": "place_time", "unique": true}"#, required: true),
+        IndexSpec(json: #"{"key": {"region": 1, "observed_at": 1}, "name": "region_time"}"#, required: true),
+        IndexSpec(json: #"{"key": {"observed_at": 1}, "name": "time"}"#, required: true),
+        IndexSpec(json: #"{"key": {"name": 1}, "name": "name_ci", "collation": {"locale": "en", "strength": 2}}"#, required: false),
+        IndexSpec(json: #"{"key": {"location": "2dsphere"}, "name": "location"}"#, required: false),
+    ]
+
+    func ensureIndexes() async throws {
+        for spec in Self.observationIndexes {
+            try await createIndex(MongoConfiguration.observations, spec)
+        }
+        try await createIndex(MongoConfiguration.latest, IndexSpec(json: #"{"key": {"region": 1}, "name": "region"}"#, required: true))
+        try await createIndex(MongoConfiguration.deadLetters,
+                              IndexSpec(json: #"{"key": {"failed_at": -1}, "name": "failed_at"}"#, required: true))
+    }
+
+    private func createIndex(_ collection: String, _ spec: IndexSpec) async throws {
+        let command = try BSONDocument.make(json: #"{"createIndexes": "\#(collection)", "indexes": [\#(spec.json)]}"#)
+        do {
+            _ = try await client.command(command, what: "cannot create an index on \(configuration.database).\(collection)")
+        } catch let error as MeteoError where !spec.required && !error.isRetriable && error.code != .connection {
+            logger.notice("MongoDB index skipped: the server does not support it", metadata: [
+                LoggingKeys.error: "\(error.message)", "mongo.index": "\(spec.json)",
+            ])
+        }
+    }
+
+    // MARK: Writing
+
+    public func upsert(_ observations: [Observation]) async throws -> UpsertSummary {
+        try await write(observations, deadLetters: [])
+    }
+
+    public func record(_ letters: [DeadLetter]) async throws {
+        _ = try await write([], deadLetters: letters)
+    }
+
+    /// One unordered bulk upsert of the observations (by `_id`), then the `latest` updates,
+    /// then the dead letters. A document the server refuses for good (a validation error, a
+    /// bad value) becomes a dead letter with the server's reason; anything a retry can outlive
+    /// throws, and the sink writes the whole batch again: every write is idempotent.
+    public func write(_ observations: [Observation], deadLetters: [DeadLetter]) async throws -> UpsertSummary {
+        var summary = UpsertSummary()
+        var letters = deadLetters
+        if !observations.isEmpty {
+            let outcome = try await bulk(MongoConfiguration.observations, what: "cannot write observations to MongoDB") { bulk throws(MeteoError) in
+                for o in observations {
+                    let selector = BSONDocument()
+                    selector.append("_id", ObservationDocument.id(o))
+                    try bulk.replace(selector: selector, with: ObservationDocument.make(o), upsert: true)
+                }
+            }
+            summary.inserted = outcome.upserted
+            summary.updated = outcome.matched
+            var refused = Set<Int>()
+            for failure in outcome.failures {
+                guard failure.index >= 0, failure.index < observations.count else { continue }
+                refused.insert(failure.index)
+                let o = observations[failure.index]
+                letters.append(DeadLetter(
+                    reason: "MongoDB refused the document: \(failure.message) (code \(failure.code))",
+                    topic: "mongodb:\(configuration.database).\(MongoConfiguration.observations)", partition: 0, offset: Int64(failure.index),
+                    key: ObservationDocument.id(o), payload: EventCodec.encode(o), failedAt: Date()))
+            }
+            try await updateLatest(observations.enumerated().filter { !refused.contains($0.offset) }.map(\.element))
+        }
+        if !letters.isEmpty {
+            try await insertDeadLetters(letters)
+        }
+        return summary
+    }
+
+    /// The newest observation of each place in the batch replaces the place's `latest`
+    /// document unless that one is newer: the filter only matches an older document, and the
+    /// insert of an upsert that matched nothing fails on `_id` (ignored) when a newer one is there.
+    private func updateLatest(_ observations: [Observation]) async throws {
+        var newest: [String: Observation] = [:]
+        for o in observations where newest[o.placeID].map({ $0.observedAt <= o.observedAt }) ?? true {
+            newest[o.placeID] = o
+        }
+        guard !newest.isEmpty else { return }
+        let places = Array(newest.values)
+        let outcome = try await bulk(MongoConfiguration.latest, what: "cannot update the latest observations in MongoDB") { bulk throws(MeteoError) in
+            for o in places {
+                let selector = BSONDocument()
+                selector.append("_id", o.placeID)
+                let notNewer = BSONDocument()
+                notNewer.append("$lte", date: o.observedAt)
+                selector.append("observed_at", document: notNewer)
+                let fields = BSONDocument()
+                fields.append("_id", o.placeID)
+                ObservationDocument.fill(fields, o)
+                try bulk.replace(selector: selector, with: fields, upsert: true)
+            }
+        }
+        let unexpected = outcome.failures.filter { $0.code != 11000 }
+        if let first = unexpected.first {
+            throw MeteoError(code: .store, "cannot update the latest observations in MongoDB: \(first.message) (code \(first.code))",
+                             isRetriable: MongoClient.retriableServerCodes.contains(UInt32(first.code)))
+        }
+    }
+
+    private func insertDeadLetters(_ letters: [DeadLetter]) async throws {
+        let outcome = try await bulk(MongoConfiguration.deadLetters, what: "cannot record dead letters in MongoDB") { bulk throws(MeteoError) in
+            for d in letters {
+                let doc = BSONDocument()
+                doc.append("_id", "\(d.topic)/\(d.partition)/\(d.offset)")
+                doc.append("reason", d.reason)
+                doc.append("topic", d.topic)
+                doc.append("partition", Int64(d.partition))
+                doc.append("offset", d.offset)
+                doc.append("key", d.key)
+                doc.append("payload", binary: d.payload)
+                doc.append("failed_at", date: d.failedAt)
+                try bulk.insert(doc)
+            }
+        }
+        // The same message recorded again (a redelivery) is already there: idempotent.
+        if let first = outcome.failures.first(where: { $0.code != 11000 }) {
+            throw MeteoError(code: .store, "cannot record dead letters in MongoDB: \(first.message) (code \(first.code))",
+                             isRetriable: MongoClient.retriableServerCodes.contains(UInt32(first.code)))
+        }
+    }
+
+    // MARK: Bulk writes
+
+    struct BulkOutcome: Sendable {
+        var upserted = 0
+        var matched = 0
+        var inserted = 0
+        /// Documents the server refused, by their index in the bulk.
+        var failures: [(index: Int, code: Int, message: String)] = []
+    }
+
+    /// Builds and runs one unordered bulk write with the configured write concern.
+    private func bulk(_ collection: String, what: String,
+                      _ build: @escaping @Sendable (BulkBuilder) throws(MeteoError) -> Void) async throws -> BulkOutcome {
+        let configuration = self.configuration
+        let options = try BSONDocument.make(json: #"{"ordered": false, "writeConcern": {"w": \#(Self.writeConcernJSON(configuration.writeConcern))}}"#)
+        return try await client.withCollection(collection) { collectionHandle throws(MeteoError) -> BulkOutcome in
+            guard let handle = mongoc_collection_create_bulk_operation_with_opts(collectionHandle, options.pointer) else {
+                throw MeteoError(code: .internal, "libmongoc could not start a bulk write")
+            }
+            defer { mongoc_bulk_operation_destroy(handle) }
+            let builder = BulkBuilder(handle: handle, configuration: configuration)
+            try build(builder)
+            return try MongoClient.withReply { reply throws(MeteoError) -> BulkOutcome in
+                var error = bson_error_t()
+                let server = mongoc_bulk_operation_execute(handle, reply, &error)
+                let result = BSONDocument.copy(reply)
+                var outcome = BulkOutcome()
+                outcome.upserted = Int(result["nUpserted"]?.int ?? 0)
+                outcome.matched = Int(result["nMatched"]?.int ?? 0)
+                outcome.inserted = Int(result["nInserted"]?.int ?? 0)
+                if case .array(let errors)? = result["writeErrors"] {
+                    for e in errors {
+                        outcome.failures.append((Int(e["index"]?.int ?? -1), Int(e["code"]?.int ?? 0),
+                                                 MongoClient.redacted(e["errmsg"]?.string ?? "refused", configuration)))
+                    }
+                }
+                if server == 0 {
+                    // Per-document refusals are returned to the caller; any other failure (the
+                    // server down, the write concern not met) throws.
+                    let onlyDocuments = !outcome.failures.isEmpty && result["writeConcernErrors"].map { v -> Bool in
+                        if case .array(let a) = v { return a.isEmpty }
+                        return true
+                    } ?? true
+                    if !onlyDocuments { throw MongoClient.error(error, what, configuration) }
+                    if outcome.failures.contains(where: { MongoClient.retriableServerCodes.contains(UInt32($0.code)) }) {
+                        throw MongoClient.error(error, what, configuration)
+                    }
+                }
+                return outcome
+            }
+        }
+    }
+
+    static func writeConcernJSON(_ w: String) -> String {
+        Int(w).map(String.init) ?? #""majority""#
+    }
+
+    /// Adds operations to one libmongoc bulk write.
+    final class BulkBuilder: @unchecked Sendable {
+        let handle: OpaquePointer
+        let configuration: MongoConfiguration
+
+        init(handle: OpaquePointer, configuration: MongoConfiguration) {
+            self.handle = handle
+            self.configuration = configuration
+        }
+
+        func replace(selector: BSONDocument, with document: BSONDocument, upsert: Bool) throws(MeteoError) {
+            let options = BSONDocument()
+            options.append("upsert", upsert)
+            var error = bson_error_t()
+            guard mongoc_bulk_operation_replace_one_with_opts(handle, selector.pointer, document.pointer, options.pointer, &error) else {
+                throw MongoClient.error(error, "cannot add a replacement to a MongoDB bulk write", configuration)
+            }
+        }
+
+        func insert(_ document: BSONDocument) throws(MeteoError) {
+            var error = bson_error_t()
+            guard mongoc_bulk_operation_insert_with_opts(handle, document.pointer, nil, &error) else {
+                throw MongoClient.error(error, "cannot add an insert to a MongoDB bulk write", configuration)
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    public func count() async throws -> Int {
+        try await countDocuments(MongoConfiguration.observations)
+    }
+
+    public func deadLetterCount() async throws -> Int {
+        try await countDocuments(MongoConfiguration.deadLetters)
+    }
+
+    private func countDocuments(_ collection: String) async throws -> Int {
+        let configuration = self.configuration
+        return try await client.withCollection(collection) { handle throws(MeteoError) -> Int in
+            let filter = BSONDocument()
+            return try MongoClient.withReply { reply throws(MeteoError) -> Int in
+                var error = bson_error_t()
+                let n = mongoc_collection_count_documents(handle, filter.pointer, nil, nil, reply, &error)
+                guard n >= 0 else { throw MongoClient.error(error, "cannot count \(configuration.database).\(collection)", configuration) }
+                return Int(n)
+            }
+        }
+    }
+
+    /// The filter of a query: place ids, region, and a time range on `observed_at`.
+    static func filter(_ query: ObservationQuery) -> BSONDocument {
+        let f = BSONDocument()
+        if let ids = query.placeIDs {
+            let inList = BSONDocument()
+            inList.append("$in", array: BSONDocument.array(ids))
+            f.append("place_id", document: inList)
+        }
+        if let region = query.region { f.append("region", region) }
+        if query.since != nil || query.until != nil {
+            let range = BSONDocument()
+            if let since = query.since { range.append("$gte", date: since) }
+            if let until = query.until { range.append("$lt", date: until) }
+            f.append("observed_at", document: range)
+        }
+        return f
+    }
+
+    public func observations(_ query: ObservationQuery) async throws -> [Observation] {
+        if let ids = query.placeIDs, ids.isEmpty { return [] }
+        let filter = Self.filter(query)
+        let options = BSONDocument()
+        let sort = BSONDocument()
+        sort.append("observed_at", int32: query.newestFirst ? -1 : 1)
+        sort.append("place_id", int32: 1)
+        options.append("sort", document: sort)
+        if let limit = query.limit { options.append("limit", Int64(max(0, limit))) }
+        return try await find(MongoConfiguration.observations, filter: filter, options: options)
+    }
+
+    public func latest(region: String?) async throws -> [Observation] {
+        let filter = BSONDocument()
+        if let region { filter.append("region", region) }
+        let options = BSONDocument()
+        let sort = BSONDocument()
+        sort.append("_id", int32: 1)
+        options.append("sort", document: sort)
+        return try await find(MongoConfiguration.latest, filter: filter, options: options)
+    }
+
+    private func find(_ collection: String, filter: BSONDocument, options: BSONDocument) async throws -> [Observation] {
+        var out: [Observation] = []
+        for document in try await documents(collection, filter: filter, options: options) {
+            out.append(try ObservationDocument.observation(document))
+        }
+        return out
+    }
+
+    /// The documents of a query, read to the end of its cursor.
+    private func documents(_ collection: String, filter: BSONDocument, options: BSONDocument) async throws -> [BSONDocument] {
+        let configuration = self.configuration
+        return try await client.withCollection(collection) { handle throws(MeteoError) -> [BSONDocument] in
+            guard let cursor = mongoc_collection_find_with_opts(handle, filter.pointer, options.pointer, nil) else {
+                throw MeteoError(code: .internal, "libmongoc could not start a query")
+            }
+            defer { mongoc_cursor_destroy(cursor) }
+            var out: [BSONDocument] = []
+            var document: OpaquePointer?
+            while mongoc_cursor_next(cursor, &document) {
+                if let document { out.append(BSONDocument.copy(document)) }
+            }
+            var error = bson_error_t()
+            if mongoc_cursor_error(cursor, &error) {
+                throw MongoClient.error(error, "cannot read \(configuration.database).\(collection)", configuration)
+            }
+            return out
+        }
+    }
+
+    public func deadLetters(limit: Int) async throws -> [DeadLetter] {
+        let options = try BSONDocument.make(json: #"{"sort": {"failed_at": -1}, "limit": \#(max(0, limit))}"#)
+        return try await documents(MongoConfiguration.deadLetters, filter: BSONDocument(), options: options).map { d in
+            var payload: [UInt8] = []
+            if case .binary(let bytes)? = d["payload"] { payload = bytes }
+            return DeadLetter(reason: d["reason"]?.string ?? "", topic: d["topic"]?.string ?? "",
+                              partition: Int(d["partition"]?.int ?? 0), offset: d["offset"]?.int ?? 0,
+                              key: d["key"]?.string, payload: payload, failedAt: d["failed_at"]?.date ?? Date(timeIntervalSince1970: 0))
+        }
+    }
+}
+#endif

@@ -1,0 +1,203 @@
+#if MongoDB
+import Foundation
+import Logging
+import MeteoCore
+import MeteoMongo
+import MeteoSources
+import Testing
+
+/// The store against a real MongoDB-wire server (SecantusDB's secantusd-rs, started by
+/// `scripts/services/mongo`; `scripts/test` sets METEO_TEST_MONGO to its URI). Each test
+/// works in a database of its own and drops it.
+@Suite("MongoDB store on a real server", .serialized,
+       .enabled(if: MongoServer.uri != nil, "set METEO_TEST_MONGO to the URI of a running server (scripts/test does)"))
+struct MongoStoreTests {
+    let logger = Logger(label: "mongo-test")
+
+    func withStore<T>(_ body: (MongoStore) async throws -> T) async throws -> T {
+        let database = "meteo_test_\(UInt32.random(in: 0...UInt32.max))"
+        let store = try await MongoStore.open(configuration: MongoConfiguration(uri: try #require(MongoServer.uri), database: database),
+                                              logger: logger)
+        do {
+            let result = try await body(store)
+            try await store.dropDatabase()
+            return result
+        } catch {
+            try? await store.dropDatabase()
+            throw error
+        }
+    }
+
+    func observations(places: Int, ticks: Int, seed: UInt64 = 7) async throws -> [Observation] {
+        let source = SyntheticSource(seed: seed)
+        let catalogue = try PlaceCatalogue.bundled()
+        let chosen = Array(catalogue.places(in: Region.builtin).prefix(places))
+        var out: [Observation] = []
+        for _ in 0..<ticks { out += try await source.poll(chosen).observations }
+        return out
+    }
+
+    @Test func upsertsLandOnceByKeyAndAReplayChangesNothing() async throws {
+        try await withStore { store in
+            let batch = try await observations(places: 200, ticks: 5)
+            #expect(batch.count == 1_000)
+            let first = try await store.upsert(batch)
+            #expect(first.inserted == 1_000)
+            #expect(first.updated == 0)
+            #expect(try await store.count() == 1_000)
+            let again = try await store.upsert(batch)
+            #expect(again.inserted == 0)
+            #expect(again.updated == 1_000)
+            #expect(try await store.count() == 1_000)
+        }
+    }
+
+    @Test func documentsReadBackAsTheObservationsWritten() async throws {
+        try await withStore { store in
+            let batch = try await observations(places: 30, ticks: 3)
+            _ = try await store.upsert(batch)
+            let one = batch[0]
+            let read = try await store.observations(ObservationQuery(placeIDs: [one.placeID], newestFirst: false))
+            let expected = batch.filter { $0.placeID == one.placeID }.sorted { $0.observedAt < $1.observedAt }
+            #expect(read == expected)
+            // Newest first, limited, and a time range with an exclusive end.
+            let newest = try await store.observations(ObservationQuery(placeIDs: [one.placeID], limit: 1))
+            #expect(newest == [expected.last!])
+            let ranged = try await store.observations(ObservationQuery(placeIDs: [one.placeID], since: expected[0].observedAt,
+                                                                       until: expected[2].observedAt, newestFirst: false))
+            #expect(ranged == Array(expected[0..<2]))
+            if let region = one.region {
+                let inRegion = try await store.observations(ObservationQuery(region: region))
+                #expect(inRegion.count == batch.filter { $0.region == region }.count)
+            }
+        }
+    }
+
+    @Test func latestHoldsTheNewestObservationOfEachPlaceWhateverTheOrder() async throws {
+        try await withStore { store in
+            let batch = try await observations(places: 40, ticks: 3)
+            let byTime = batch.sorted { $0.observedAt < $1.observedAt }
+            // Newest first, then the older ones in another write: latest must not go back.
+            let newestTick = byTime.suffix(40)
+            _ = try await store.upsert(Array(newestTick))
+            _ = try await store.upsert(Array(byTime.prefix(80)))
+            let latest = try await store.latest(region: nil)
+            #expect(latest.count == 40)
+            for o in latest {
+                let newest = batch.filter { $0.placeID == o.placeID }.map(\.observedAt).max()
+                #expect(o.observedAt == newest, "latest of \(o.placeID) went back in time")
+            }
+        }
+    }
+
+    @Test func deadLettersAreKeptOnceWithTheirBytes() async throws {
+        try await withStore { store in
+            let payload = Array(#"{"city": "<script>alert(1)</script>", "temp": "hot"}"#.utf8)
+            let letter = DeadLetter(reason: "temp should be a number", topic: "projet", partition: 2, offset: 41,
+                                    key: nil, payload: payload, failedAt: Date(timeIntervalSince1970: 1_790_000_000))
+            try await store.record([letter])
+            try await store.record([letter])  // a redelivery of the same message
+            #expect(try await store.deadLetterCount() == 1)
+            let read = try await store.deadLetters(limit: 10)
+            #expect(read.count == 1)
+            #expect(read.first?.payload == payload)
+            #expect(read.first?.reason == letter.reason)
+            #expect(read.first?.offset == 41)
+        }
+    }
+
+    @Test func wrongCredentialsAreAClearErrorWithoutThePassword() async throws {
+        let uri = try #require(MongoServer.uri)
+        guard let at = uri.firstIndex(of: "@"), let colon = uri[uri.index(uri.startIndex, offsetBy: 10)..<at].firstIndex(of: ":") else {
+            Issue.record("METEO_TEST_MONGO has no credentials to get wrong: \(MongoConfiguration.redact(uri))")
+            return
+        }
+        let wrong = String(uri[..<uri.index(after: colon)]) + "Wr0ngPassw0rd" + String(uri[at...])
+        do {
+            _ = try await MongoStore.open(configuration: MongoConfiguration(uri: wrong), logger: logger)
+            Issue.record("a wrong password was accepted")
+        } catch {
+            let text = "\(error)"
+            #expect(!text.contains("Wr0ngPassw0rd"))
+            #expect(text.contains("credentials"))
+        }
+    }
+
+    /// The original notebook's query, by an independent client: pymongo's
+    /// `find({"name": "Strasbourg"})` returns Strasbourg's observations with the documented fields.
+    @Test func pymongoReadsMeteoDocumentsWithTheNotebooksQuery() async throws {
+        let python = try #require(ProcessInfo.processInfo.environment["METEO_PYTHON"],
+                                  "METEO_PYTHON (a Python with pymongo) is not set; scripts/test sets it")
+        let uri = try #require(MongoServer.uri)
+        let database = "meteo_test_pymongo_\(UInt32.random(in: 0...UInt32.max))"
+        let store = try await MongoStore.open(configuration: MongoConfiguration(uri: uri, database: database), logger: logger)
+        defer { Task { try? await store.dropDatabase() } }
+        let strasbourg = try PlaceCatalogue.bundled().resolve("Strasbourg")
+        let source = SyntheticSource(seed: 11)
+        var batch: [Observation] = []
+        for _ in 0..<3 { batch += try await source.poll([strasbourg]).observations }
+        batch += try await observations(places: 20, ticks: 1).filter { $0.placeID != strasbourg.id }
+        _ = try await store.upsert(batch)
+
+        let script = """
+        import json, sys, pymongo
+        db = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=5000)[sys.argv[2]]
+        docs = list(db.observations.find({"name": "Strasbourg"}).sort("observed_at", 1))
+        print(json.dumps([{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in d.items()} for d in docs]))
+        """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script, uri, database]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "pymongo failed: \(errors)")
+        guard case .array(let docs) = try JSONValue.parse(String(decoding: data, as: UTF8.self)) else {
+            Issue.record("pymongo printed no list")
+            return
+        }
+        let expected = batch.filter { $0.placeID == strasbourg.id }.sorted { $0.observedAt < $1.observedAt }
+        #expect(docs.count == expected.count)
+        for (doc, o) in zip(docs, expected) {
+            #expect(doc["place_id"] == .string(strasbourg.id))
+            #expect(doc["name"] == .string("Strasbourg"))
+            #expect(doc["_id"] == .string("\(strasbourg.id)@\(ISO8601.string(from: o.observedAt))"))
+            #expect(doc["temperature_c"] == o.temperatureC.map { .number($0) } ?? .null)
+            #expect(doc["humidity_pct"] == o.humidityPct.map { .number($0) } ?? .null)
+            #expect(doc["location"]?["type"] == .string("Point"))
+            #expect(doc["location"]?["coordinates"] == .array([.number(strasbourg.longitude), .number(strasbourg.latitude)]))
+            if case .string(let when)? = doc["observed_at"] {
+                #expect(when.hasPrefix(String(ISO8601.string(from: o.observedAt).prefix(19))))
+            } else {
+                Issue.record("observed_at is not a date: \(String(describing: doc["observed_at"]))")
+            }
+        }
+    }
+
+    @Test func aServerThatIsDownIsARetriableErrorThatSaysSo() async throws {
+        let started = ContinuousClock.now
+        do {
+            _ = try await MongoStore.open(configuration: MongoConfiguration(uri: "mongodb://root:example@127.0.0.1:1/?serverSelectionTimeoutMS=500"),
+                                          logger: logger)
+            Issue.record("a store opened on a closed port")
+        } catch let error as MeteoError {
+            #expect(error.isRetriable)
+            #expect(error.message.contains("no MongoDB server reachable"))
+            #expect(!error.message.contains("example"))
+        }
+        #expect(ContinuousClock.now - started < .seconds(30))
+    }
+}
+
+enum MongoServer {
+    /// The server the tests use, from METEO_TEST_MONGO.
+    static var uri: String? {
+        guard let v = ProcessInfo.processInfo.environment["METEO_TEST_MONGO"], !v.isEmpty else { return nil }
+        return v
+    }
+}
+#endif

@@ -152,7 +152,9 @@ let package = Package(
         ),
         .testTarget(
             name: "MeteoMongoTests",
-            dependencies: ["MeteoCore", "MeteoMongo", "MeteoSources", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["MeteoCore", "MeteoMongo", "MeteoSources", "MeteoEmbedded", "MeteoPipeline",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .testTarget(
             name: "MeteoAnalyticsTests",

@@ -31,6 +31,12 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
 
     public func close() async throws {}
 
+    /// Runs a database command given as extended JSON and returns the reply as JSON (tests,
+    /// and administration such as `collMod`).
+    func runCommand(_ json: String) async throws -> String {
+        try await client.command(try BSONDocument.make(json: json), what: "MongoDB command failed").json
+    }
+
     /// Drops Meteo's database with everything in it (for tests, and for starting over).
     public func dropDatabase() async throws {
         _ = try await client.command(try BSONDocument.make(json: #"{"dropDatabase": 1}"#),
@@ -104,6 +110,7 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
             }
             summary.inserted = outcome.upserted
             summary.updated = outcome.matched
+            summary.refused = outcome.failures.count
             var refused = Set<Int>()
             for failure in outcome.failures {
                 guard failure.index >= 0, failure.index < observations.count else { continue }

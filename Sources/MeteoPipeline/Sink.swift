@@ -119,14 +119,17 @@ public final class Sink: Service {
                 kill(getpid(), SIGKILL)
             }
             try await commitWithRetry(batch.messages.commitPositions)
-            storedCounter.increment(by: batch.observations.count)
-            deadCounter.increment(by: batch.deadLetters.count)
+            // Observations the store refused for good are dead letters too (it recorded them).
+            let stored = batch.observations.count - summary.refused
+            let dead = batch.deadLetters.count + summary.refused
+            storedCounter.increment(by: stored)
+            deadCounter.increment(by: dead)
             let stats = state.withLock { s -> Stats in
                 s.consumed += batch.messages.count
-                s.stored += batch.observations.count
+                s.stored += stored
                 s.inserted += summary.inserted
                 s.updated += summary.updated
-                s.deadLettered += batch.deadLetters.count
+                s.deadLettered += dead
                 s.batches += 1
                 return s
             }

@@ -2,8 +2,11 @@
 import Foundation
 import Logging
 import MeteoCore
-import MeteoMongo
+@testable import MeteoMongo
+import MeteoEmbedded
+import MeteoPipeline
 import MeteoSources
+import ServiceLifecycle
 import Testing
 
 /// The store against a real MongoDB-wire server (SecantusDB's secantusd-rs, started by
@@ -106,6 +109,27 @@ struct MongoStoreTests {
         }
     }
 
+    @Test func aDocumentTheServerRefusesBecomesADeadLetterWithTheServersReason() async throws {
+        try await withStore { store in
+            let batch = try await observations(places: 10, ticks: 1)
+            let refused = batch[3]
+            _ = try await store.runCommand(#"{"collMod": "observations", "validator": {"place_id": {"$ne": "\#(refused.placeID)"}}}"#)
+            let summary = try await store.write(batch, deadLetters: [])
+            #expect(summary.inserted == 9)
+            #expect(summary.refused == 1)
+            #expect(try await store.count() == 9)
+            let letters = try await store.deadLetters(limit: 10)
+            #expect(letters.count == 1)
+            #expect(letters.first?.reason.contains("validation") == true, "\(letters.first?.reason ?? "no dead letter")")
+            #expect(letters.first?.key == ObservationDocument.id(refused))
+            #expect(try letters.first.map { try EventCodec.decode($0.payload) } == refused)
+            // The others made it to latest; the refused one did not.
+            let latest = try await store.latest(region: nil)
+            #expect(latest.count == 9)
+            #expect(!latest.contains { $0.placeID == refused.placeID })
+        }
+    }
+
     @Test func wrongCredentialsAreAClearErrorWithoutThePassword() async throws {
         let uri = try #require(MongoServer.uri)
         guard let at = uri.firstIndex(of: "@"), let colon = uri[uri.index(uri.startIndex, offsetBy: 10)..<at].firstIndex(of: ":") else {
@@ -120,6 +144,42 @@ struct MongoStoreTests {
             let text = "\(error)"
             #expect(!text.contains("Wr0ngPassw0rd"))
             #expect(text.contains("credentials"))
+        }
+    }
+
+    /// The server stopped for 5 s in the middle of a sink's run and started again on the same
+    /// data: the sink retries its write (consumption waits), resumes, and every event is
+    /// stored exactly once.
+    @Test(.enabled(if: MongoServer.managedByScript, "the server is not the one scripts/services/mongo runs here"))
+    func stoppingTheServerMidStreamLosesNothingAndDoublesNothing() async throws {
+        try await withStore { store in
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-mongo-outage-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let log = try EmbeddedLog.open(dataDir: dir, logger: logger)
+            let events = try await observations(places: 100, ticks: 40)
+            try await log.publisher().publish(events.map { OutgoingMessage(key: $0.placeID, value: EventCodec.encode($0)) }, to: "t")
+            let consumer = try log.consumer(group: "g", topic: "t")
+            let sink = Sink(consumer: consumer, writer: store,
+                            configuration: .init(batchSize: 500, pollTimeout: .milliseconds(50), maxRetryDelay: .seconds(1)),
+                            logger: logger)
+            let group = ServiceGroup(services: [sink], logger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let deadline = ContinuousClock.now + .seconds(120)
+                while sink.stats.stored < 1_000, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                try MongoServer.script("stop")
+                try await Task.sleep(for: .seconds(5))
+                let storedWhileDown = sink.stats.stored
+                try MongoServer.script("start")
+                while sink.stats.stored < events.count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                #expect(storedWhileDown < events.count, "the outage came after the sink had finished")
+            }
+            #expect(sink.stats.writeRetries > 0, "no write failed while the server was down")
+            #expect(sink.stats.stored == events.count)
+            #expect(try await store.count() == events.count)
+            try await log.close()
         }
     }
 
@@ -194,6 +254,31 @@ struct MongoStoreTests {
 }
 
 enum MongoServer {
+    /// The repository, for its scripts.
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// True when METEO_TEST_MONGO is the server `scripts/services/mongo` runs from this
+    /// checkout (the tests may stop and start it).
+    static var managedByScript: Bool {
+        guard uri != nil else { return false }
+        let port = ProcessInfo.processInfo.environment["METEO_MONGO_PORT"] ?? "27117"
+        let services = ProcessInfo.processInfo.environment["METEO_SERVICES_DIR"] ?? repository.appendingPathComponent(".build/services").path
+        return uri!.contains("127.0.0.1:\(port)") && FileManager.default.fileExists(atPath: services + "/mongo/pid")
+    }
+
+    /// Runs `scripts/services/mongo <command>` and waits for it.
+    static func script(_ command: String) throws {
+        let p = Process()
+        p.executableURL = repository.appendingPathComponent("scripts/services/mongo")
+        p.arguments = [command]
+        p.currentDirectoryURL = repository
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw MeteoError(code: .internal, "scripts/services/mongo \(command) exited with status \(p.terminationStatus)")
+        }
+    }
+
     /// The server the tests use, from METEO_TEST_MONGO.
     static var uri: String? {
         guard let v = ProcessInfo.processInfo.environment["METEO_TEST_MONGO"], !v.isEmpty else { return nil }

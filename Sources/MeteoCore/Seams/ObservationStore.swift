@@ -6,14 +6,18 @@ public struct UpsertSummary: Sendable, Hashable {
     public var inserted: Int
     /// Keys that were there and were overwritten (a replay, or a redelivery after a crash).
     public var updated: Int
+    /// Observations the store refused for good (a server-side validation, say): the store
+    /// recorded each as a dead letter with its reason instead.
+    public var refused: Int
 
-    public init(inserted: Int = 0, updated: Int = 0) {
+    public init(inserted: Int = 0, updated: Int = 0, refused: Int = 0) {
         self.inserted = inserted
         self.updated = updated
+        self.refused = refused
     }
 
     public static func + (a: UpsertSummary, b: UpsertSummary) -> UpsertSummary {
-        UpsertSummary(inserted: a.inserted + b.inserted, updated: a.updated + b.updated)
+        UpsertSummary(inserted: a.inserted + b.inserted, updated: a.updated + b.updated, refused: a.refused + b.refused)
     }
 }
 

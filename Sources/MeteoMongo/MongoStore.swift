@@ -101,13 +101,28 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
         var summary = UpsertSummary()
         var letters = deadLetters
         if !observations.isEmpty {
-            let outcome = try await bulk(MongoConfiguration.observations, what: "cannot write observations to MongoDB") { bulk throws(MeteoError) in
-                for o in observations {
-                    let selector = BSONDocument()
-                    selector.append("_id", ObservationDocument.id(o))
-                    try bulk.replace(selector: selector, with: ObservationDocument.make(o), upsert: true)
-                }
+            // New events are the common case, and an insert costs the server less than an
+            // upsert: insert all, then replace those whose _id is already there (a replay, a
+            // redelivery after a crash).
+            var outcome = try await bulk(MongoConfiguration.observations, what: "cannot write observations to MongoDB") { bulk throws(MeteoError) in
+                for o in observations { try bulk.insert(ObservationDocument.make(o)) }
             }
+            let existing = outcome.failures.filter { $0.code == 11000 }.map(\.index)
+            outcome.failures.removeAll { $0.code == 11000 }
+            if !existing.isEmpty {
+                let again = existing.map { observations[$0] }
+                let replaced = try await bulk(MongoConfiguration.observations, what: "cannot write observations to MongoDB") { bulk throws(MeteoError) in
+                    for o in again {
+                        let selector = BSONDocument()
+                        selector.append("_id", ObservationDocument.id(o))
+                        try bulk.replace(selector: selector, with: ObservationDocument.make(o), upsert: true)
+                    }
+                }
+                outcome.matched += replaced.matched
+                outcome.upserted += replaced.upserted
+                outcome.failures += replaced.failures.map { (existing[$0.index], $0.code, $0.message) }
+            }
+            outcome.upserted += outcome.inserted
             summary.inserted = outcome.upserted
             summary.updated = outcome.matched
             summary.refused = outcome.failures.count
@@ -163,7 +178,7 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
         let outcome = try await bulk(MongoConfiguration.deadLetters, what: "cannot record dead letters in MongoDB") { bulk throws(MeteoError) in
             for d in letters {
                 let doc = BSONDocument()
-                doc.append("_id", "\(d.topic)/\(d.partition)/\(d.offset)")
+                doc.append("_id", Self.deadLetterID(d))
                 doc.append("reason", d.reason)
                 doc.append("topic", d.topic)
                 doc.append("partition", Int64(d.partition))
@@ -179,6 +194,14 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
             throw MeteoError(code: .store, "cannot record dead letters in MongoDB: \(first.message) (code \(first.code))",
                              isRetriable: MongoClient.retriableServerCodes.contains(UInt32(first.code)))
         }
+    }
+
+    /// A dead letter's `_id`: its source position (`topic/partition/offset`), so that a
+    /// redelivered message is recorded once; for a document the server refused, the
+    /// observation's own key (`mongodb:<db>.observations/<place>@<time>`).
+    static func deadLetterID(_ d: DeadLetter) -> String {
+        if d.topic.hasPrefix("mongodb:"), let key = d.key { return "\(d.topic)/\(key)" }
+        return "\(d.topic)/\(d.partition)/\(d.offset)"
     }
 
     // MARK: Bulk writes
@@ -316,6 +339,40 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
         options.append("sort", document: sort)
         if let limit = query.limit { options.append("limit", Int64(max(0, limit))) }
         return try await find(MongoConfiguration.observations, filter: filter, options: options)
+    }
+
+    /// Pages through the selection in `_id` order (keyset pagination: each page is one query
+    /// that starts after the last `_id` seen), so that memory holds one page at a time.
+    public func scan(_ query: ObservationQuery, batchSize: Int) -> AsyncThrowingStream<[Observation], any Error> {
+        let size = max(1, batchSize)
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    var after: String?
+                    while !Task.isCancelled {
+                        let filter = Self.filter(query)
+                        if let after {
+                            let greater = BSONDocument()
+                            greater.append("$gt", after)
+                            filter.append("_id", document: greater)
+                        }
+                        let options = try BSONDocument.make(json: #"{"sort": {"_id": 1}, "limit": \#(size)}"#)
+                        let page = try await documents(MongoConfiguration.observations, filter: filter, options: options)
+                        guard let last = page.last?["_id"]?.string else { break }
+                        var rows: [Observation] = []
+                        rows.reserveCapacity(page.count)
+                        for document in page { rows.append(try ObservationDocument.observation(document)) }
+                        continuation.yield(rows)
+                        if page.count < size { break }
+                        after = last
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
     }
 
     public func latest(region: String?) async throws -> [Observation] {

@@ -76,6 +76,28 @@ struct MongoStoreTests {
         }
     }
 
+    @Test func aScanPagesThroughTheSelectionOnce() async throws {
+        try await withStore { store in
+            let batch = try await observations(places: 100, ticks: 10)
+            _ = try await store.upsert(batch)
+            var pages: [Int] = []
+            var seen: [Observation] = []
+            for try await page in store.scan(ObservationQuery(), batchSize: 300) {
+                pages.append(page.count)
+                seen += page
+            }
+            #expect(pages == [300, 300, 300, 100])
+            #expect(Set(seen) == Set(batch))
+            #expect(seen.count == batch.count)
+            // A filtered scan: one region.
+            if let region = batch.first?.region {
+                var n = 0
+                for try await page in store.scan(ObservationQuery(region: region), batchSize: 7) { n += page.count }
+                #expect(n == batch.filter { $0.region == region }.count)
+            }
+        }
+    }
+
     @Test func latestHoldsTheNewestObservationOfEachPlaceWhateverTheOrder() async throws {
         try await withStore { store in
             let batch = try await observations(places: 40, ticks: 3)
@@ -127,6 +149,13 @@ struct MongoStoreTests {
             let latest = try await store.latest(region: nil)
             #expect(latest.count == 9)
             #expect(!latest.contains { $0.placeID == refused.placeID })
+            // The same place refused again at another time is a second dead letter, not a
+            // duplicate of the first; the same document refused again is not a new one.
+            var later = refused
+            later.observedAt += 600
+            _ = try await store.write([later], deadLetters: [])
+            _ = try await store.write([refused], deadLetters: [])
+            #expect(try await store.deadLetterCount() == 2)
         }
     }
 

@@ -41,7 +41,7 @@ final class BSONDocument: @unchecked Sendable {
 
     /// Runs `body` with a bson_t (or bson_iter_t) sized and aligned as in C, uninitialised;
     /// bson_t and bson_iter_t are 128-byte aligned structs Swift cannot lay out itself.
-    static func withScratch<T>(_ body: (OpaquePointer) throws(MeteoError) -> T) throws(MeteoError) -> T {
+    static func withScratch<T, E: Error>(_ body: (OpaquePointer) throws(E) -> T) throws(E) -> T {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 128)
         defer { raw.deallocate() }
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: 256)
@@ -111,12 +111,6 @@ final class BSONDocument: @unchecked Sendable {
         return a
     }
 
-    static func array(_ documents: [BSONDocument]) -> BSONDocument {
-        let a = BSONDocument()
-        for (i, d) in documents.enumerated() { a.append(String(i), document: d) }
-        return a
-    }
-
     /// Relaxed extended JSON, for logs, errors and tests.
     var json: String {
         var length = 0
@@ -129,7 +123,7 @@ final class BSONDocument: @unchecked Sendable {
     /// ``BSONValue/document(_:)`` and ``BSONValue/array(_:)``).
     var fields: [(key: String, value: BSONValue)] {
         let pointer = self.pointer
-        return Self.withIterator { iter in
+        return Self.withScratch { iter in
             guard bson_iter_init(iter, pointer) else { return [] }
             return Self.read(iter)
         }
@@ -138,17 +132,10 @@ final class BSONDocument: @unchecked Sendable {
     /// The value of a top-level field, if present.
     subscript(key: String) -> BSONValue? {
         let pointer = self.pointer
-        return Self.withIterator { iter in
+        return Self.withScratch { iter in
             guard bson_iter_init_find(iter, pointer, key) else { return nil }
             return Self.value(iter)
         }
-    }
-
-    private static func withIterator<T>(_ body: (OpaquePointer) -> T) -> T {
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 128)
-        defer { raw.deallocate() }
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: 256)
-        return body(OpaquePointer(raw))
     }
 
     private static func read(_ iter: OpaquePointer) -> [(key: String, value: BSONValue)] {
@@ -173,7 +160,7 @@ final class BSONDocument: @unchecked Sendable {
             guard let text = bson_iter_utf8(iter, &length) else { return .null }
             return .string(String(decoding: UnsafeRawBufferPointer(start: text, count: Int(length)), as: UTF8.self))
         case BSON_TYPE_DOCUMENT, BSON_TYPE_ARRAY:
-            return withIterator { child in
+            return withScratch { child in
                 guard bson_iter_recurse(iter, child) else { return .null }
                 let fields = read(child)
                 return type == BSON_TYPE_ARRAY ? .array(fields.map(\.value)) : .document(fields)

@@ -107,8 +107,8 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
             var outcome = try await bulk(MongoConfiguration.observations, what: "cannot write observations to MongoDB") { bulk throws(MeteoError) in
                 for o in observations { try bulk.insert(ObservationDocument.make(o)) }
             }
-            let existing = outcome.failures.filter { $0.code == 11000 }.map(\.index)
-            outcome.failures.removeAll { $0.code == 11000 }
+            let existing = outcome.failures.filter { $0.code == BulkOutcome.duplicateKey }.map(\.index)
+            outcome.failures.removeAll { $0.code == BulkOutcome.duplicateKey }
             if !existing.isEmpty {
                 let again = existing.map { observations[$0] }
                 let replaced = try await bulk(MongoConfiguration.observations, what: "cannot write observations to MongoDB") { bulk throws(MeteoError) in
@@ -167,11 +167,7 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
                 try bulk.replace(selector: selector, with: fields, upsert: true)
             }
         }
-        let unexpected = outcome.failures.filter { $0.code != 11000 }
-        if let first = unexpected.first {
-            throw MeteoError(code: .store, "cannot update the latest observations in MongoDB: \(first.message) (code \(first.code))",
-                             isRetriable: MongoClient.retriableServerCodes.contains(UInt32(first.code)))
-        }
+        try outcome.requireOnlyDuplicates("cannot update the latest observations in MongoDB")
     }
 
     private func insertDeadLetters(_ letters: [DeadLetter]) async throws {
@@ -190,10 +186,7 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
             }
         }
         // The same message recorded again (a redelivery) is already there: idempotent.
-        if let first = outcome.failures.first(where: { $0.code != 11000 }) {
-            throw MeteoError(code: .store, "cannot record dead letters in MongoDB: \(first.message) (code \(first.code))",
-                             isRetriable: MongoClient.retriableServerCodes.contains(UInt32(first.code)))
-        }
+        try outcome.requireOnlyDuplicates("cannot record dead letters in MongoDB")
     }
 
     /// A dead letter's `_id`: its source position (`topic/partition/offset`), so that a
@@ -212,6 +205,17 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
         var inserted = 0
         /// Documents the server refused, by their index in the bulk.
         var failures: [(index: Int, code: Int, message: String)] = []
+
+        /// MongoDB's duplicate-key error: the document (or a newer one) is already there.
+        static let duplicateKey = 11000
+
+        /// Throws the first refusal other than a duplicate key, for writes where a document
+        /// already there means the work is done.
+        func requireOnlyDuplicates(_ what: String) throws(MeteoError) {
+            guard let first = failures.first(where: { $0.code != Self.duplicateKey }) else { return }
+            throw MeteoError(code: .store, "\(what): \(first.message) (code \(first.code))",
+                             isRetriable: MongoClient.retriableServerCodes.contains(UInt32(first.code)))
+        }
     }
 
     /// Builds and runs one unordered bulk write with the configured write concern.
@@ -241,14 +245,12 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
                     }
                 }
                 if server == 0 {
-                    // Per-document refusals are returned to the caller; any other failure (the
-                    // server down, the write concern not met) throws.
-                    let onlyDocuments = !outcome.failures.isEmpty && result["writeConcernErrors"].map { v -> Bool in
-                        if case .array(let a) = v { return a.isEmpty }
-                        return true
-                    } ?? true
-                    if !onlyDocuments { throw MongoClient.error(error, what, configuration) }
-                    if outcome.failures.contains(where: { MongoClient.retriableServerCodes.contains(UInt32($0.code)) }) {
+                    // Per-document refusals go back to the caller; anything else (the server
+                    // down, the write concern not met, a refusal a retry can outlive) throws.
+                    var concernErrors = false
+                    if case .array(let a)? = result["writeConcernErrors"] { concernErrors = !a.isEmpty }
+                    if outcome.failures.isEmpty || concernErrors
+                        || outcome.failures.contains(where: { MongoClient.retriableServerCodes.contains(UInt32($0.code)) }) {
                         throw MongoClient.error(error, what, configuration)
                     }
                 }

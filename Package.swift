@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "MeteoMongo",
             dependencies: [
-                "MeteoCore",
+                "MeteoCore", "MeteoAnalytics",
                 .target(name: "CMongoC", condition: .when(traits: ["MongoDB"])),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -152,7 +152,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeteoMongoTests",
-            dependencies: ["MeteoCore", "MeteoMongo", "MeteoSources", "MeteoEmbedded", "MeteoPipeline",
+            dependencies: ["MeteoCore", "MeteoMongo", "MeteoSources", "MeteoEmbedded", "MeteoPipeline", "MeteoAnalytics",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),

@@ -397,9 +397,24 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
 
     /// The documents of a query, read to the end of its cursor.
     private func documents(_ collection: String, filter: BSONDocument, options: BSONDocument) async throws -> [BSONDocument] {
+        try await read(collection, what: "cannot read \(configuration.database).\(collection)") { handle in
+            mongoc_collection_find_with_opts(handle, filter.pointer, options.pointer, nil)
+        }
+    }
+
+    /// The result of an aggregation pipeline (`{"pipeline": [...]}`) run on the server.
+    func aggregate(_ collection: String, _ pipeline: BSONDocument, what: String) async throws -> [BSONDocument] {
+        try await read(collection, what: what) { handle in
+            mongoc_collection_aggregate(handle, MONGOC_QUERY_NONE, pipeline.pointer, nil, nil)
+        }
+    }
+
+    /// Reads a cursor to its end; `open` starts it on the collection's handle.
+    private func read(_ collection: String, what: String,
+                      _ open: @escaping @Sendable (OpaquePointer) -> OpaquePointer?) async throws -> [BSONDocument] {
         let configuration = self.configuration
         return try await client.withCollection(collection) { handle throws(MeteoError) -> [BSONDocument] in
-            guard let cursor = mongoc_collection_find_with_opts(handle, filter.pointer, options.pointer, nil) else {
+            guard let cursor = open(handle) else {
                 throw MeteoError(code: .internal, "libmongoc could not start a query")
             }
             defer { mongoc_cursor_destroy(cursor) }
@@ -410,7 +425,7 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
             }
             var error = bson_error_t()
             if mongoc_cursor_error(cursor, &error) {
-                throw MongoClient.error(error, "cannot read \(configuration.database).\(collection)", configuration)
+                throw MongoClient.error(error, what, configuration)
             }
             return out
         }

@@ -19,12 +19,22 @@ struct PairMoments: Sendable {
 
     /// Pearson's r, or nil when it is undefined: fewer than two rows, or a constant x or y.
     var r: Double? {
-        guard n >= 2, minA < maxA, minB < maxB else { return nil }
+        Pearson.r(n: n, sa: sa.value, sb: sb.value, saa: saa.value, sbb: sbb.value, sab: sab.value,
+                  constant: !(minA < maxA) || !(minB < maxB))
+    }
+}
+
+/// Pearson's r from the sums of one pair, as every engine computes it (`docs/analytics.md`).
+public enum Pearson {
+    /// r from the count and the sums (of a, b, a², b², ab) over the rows where both are
+    /// present, with each column shifted by any constant; nil when undefined: fewer than two
+    /// rows, or `constant` (a or b takes one value over those rows, by its exact min and max).
+    public static func r(n: Int, sa: Double, sb: Double, saa: Double, sbb: Double, sab: Double, constant: Bool) -> Double? {
+        guard n >= 2, !constant else { return nil }
         let count = Double(n)
-        let a = sa.value, b = sb.value
-        let cov = sab.value - a * b / count
-        let va = saa.value - a * a / count
-        let vb = sbb.value - b * b / count
+        let cov = sab - sa * sb / count
+        let va = saa - sa * sa / count
+        let vb = sbb - sb * sb / count
         guard va > 0, vb > 0 else { return nil }
         return max(-1, min(1, cov / (va * vb).squareRoot()))
     }

@@ -5,6 +5,9 @@ import Foundation
 public struct MeteoConfiguration: Sendable, Hashable {
     public enum Bus: String, Sendable, CaseIterable { case embedded, kafka }
     public enum Store: String, Sendable, CaseIterable { case sqlite, mongodb }
+    /// Where the analyses run: `auto` is on the MongoDB server with `--store mongodb`, in
+    /// this process otherwise.
+    public enum Engine: String, Sendable, CaseIterable { case auto, inProcess = "in-process", mongodb }
     public enum SourceKind: String, Sendable, CaseIterable {
         case openMeteo = "open-meteo", openWeatherMap = "openweathermap", replay, synthetic
     }
@@ -15,6 +18,8 @@ public struct MeteoConfiguration: Sendable, Hashable {
     public var bus: Bus = .embedded
     /// `sqlite` (in the data dir) or `mongodb`.
     public var store: Store = .sqlite
+    /// The analytics engine.
+    public var engine: Engine = .auto
     /// The topic the ingestor publishes to and the sink reads.
     public var topic: String = "weather.observations"
     /// The sink's consumer group.
@@ -80,6 +85,7 @@ public struct MeteoConfiguration: Sendable, Hashable {
         ConfigKey("data-dir", "folder of the embedded log and store (default ./meteo-data)"),
         ConfigKey("bus", "embedded | kafka (default embedded)"),
         ConfigKey("store", "sqlite | mongodb (default sqlite)"),
+        ConfigKey("engine", "analytics engine: auto | in-process | mongodb (default auto: mongodb with --store mongodb)"),
         ConfigKey("topic", "bus topic (default weather.observations)"),
         ConfigKey("group", "sink consumer group (default meteo-sink)"),
         ConfigKey("source", "open-meteo | openweathermap | replay | synthetic (default open-meteo)"),
@@ -156,6 +162,7 @@ public struct MeteoConfiguration: Sendable, Hashable {
         if let (v, _) = text("data-dir"), !v.isEmpty { c.dataDir = v }
         if let v = try choice("bus", Bus.self) { c.bus = v }
         if let v = try choice("store", Store.self) { c.store = v }
+        if let v = try choice("engine", Engine.self) { c.engine = v }
         if let v = try nonEmpty("topic") { c.topic = v }
         if let v = try nonEmpty("group") { c.group = v }
         if let v = try choice("source", SourceKind.self) { c.source = v }

@@ -10,7 +10,8 @@ struct AnalyzeCommand: AsyncParsableCommand {
         abstract: "Correlations, per-region statistics, rain and snow counts, time windows and extremes.",
         discussion: """
         Reads the stored observations (optionally of one region, one place, or a time range) \
-        into memory column by column and computes:
+        into memory column by column, or with --store mongodb runs aggregation pipelines on \
+        the MongoDB server, and computes:
           - the Pearson correlation matrix of temperature, feels-like, humidity, pressure, wind, \
         gusts, cloud cover and visibility (pairwise-complete: a missing value drops only that pair);
           - per region and per country: observations, places, mean/min/max temperature and \
@@ -39,6 +40,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @OptionGroup var range: TimeRangeOptions
     @OptionGroup(title: "Store") var storeOptions: StoreOptions
 
+    @Option(help: ArgumentHelp("Where the analyses run: auto (on the MongoDB server with --store mongodb, in this process otherwise), in-process or mongodb (METEO_ENGINE).", valueName: "engine"))
+    var engine: String?
+
     @Option(help: ArgumentHelp("Width of the time windows: 15m, 1h, 1d, …", valueName: "width"))
     var window: String = "1h"
 
@@ -51,7 +55,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let logger = common.bootstrapLogging()
-            let configuration = try common.configuration(extra: storeOptions.flags)
+            let configuration = try common.configuration(extra: storeOptions.flags.merging(["engine": engine]) { a, _ in a })
             guard top >= 0 && top <= 1000 else { throw MeteoError(code: .invalidConfiguration, "--top must be between 0 and 1000") }
             guard let width = parseDuration(window), width.seconds >= 1, width.seconds.rounded() == width.seconds else {
                 throw MeteoError(code: .invalidConfiguration, "invalid --window '\(window)': give a whole number of seconds, minutes, hours or days, such as 15m, 1h or 1d")
@@ -68,8 +72,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
             let backends = Backends(configuration: configuration, logger: logger)
             let store = try await backends.openStore()
             defer { Task { try? await store.close() } }
-            let engine = backends.analyticsEngine(store: store)
-            let report = try await engine.analyze(request)
+            let report = try await backends.analyticsEngine(store: store).analyze(request)
             switch format {
             case .json: Terminal.out(report.jsonString)
             case .csv: FileHandle.standardOutput.write(Data(report.csv().utf8))

@@ -186,8 +186,20 @@ struct Backends {
         }
     }
 
-    /// The analytics engine: in-process today; Spark Connect comes with the Spark trait.
-    func analyticsEngine(store: any ObservationStore) -> any AnalyticsEngine {
-        InProcessEngine(store: store, logger: logger)
+    /// The analytics engine: on the MongoDB server when the store is MongoDB (unless
+    /// `--engine in-process`), in this process otherwise.
+    func analyticsEngine(store: any ObservationStore) throws -> any AnalyticsEngine {
+        switch configuration.engine {
+        case .inProcess:
+            return InProcessEngine(store: store, logger: logger)
+        case .auto, .mongodb:
+            #if MongoDB
+            if let mongo = store as? MongoStore { return MongoAnalyticsEngine(store: mongo, logger: logger) }
+            #endif
+            guard configuration.engine == .auto else {
+                throw MeteoError(code: .invalidConfiguration, "--engine mongodb runs the analyses on the MongoDB store: add --store mongodb --mongo-uri URI, or use --engine in-process")
+            }
+            return InProcessEngine(store: store, logger: logger)
+        }
     }
 }

@@ -191,7 +191,8 @@ let package = Package(
         ),
         .testTarget(
             name: "MeteoCLITests",
-            dependencies: ["meteo", "MeteoCore", "MeteoEmbedded", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["meteo", "MeteoCore", "MeteoEmbedded", .product(name: "Logging", package: "swift-log"),
+                           .target(name: "MeteoMongo", condition: .when(traits: ["MongoDB"]))]
         ),
     ]
 )

@@ -68,6 +68,7 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
             try await createIndex(MongoConfiguration.observations, spec)
         }
         try await createIndex(MongoConfiguration.latest, IndexSpec(json: #"{"key": {"region": 1}, "name": "region"}"#, required: true))
+        try await createIndex(MongoConfiguration.latest, IndexSpec(json: #"{"key": {"location": "2dsphere"}, "name": "location"}"#, required: false))
         try await createIndex(MongoConfiguration.deadLetters,
                               IndexSpec(json: #"{"key": {"failed_at": -1}, "name": "failed_at"}"#, required: true))
     }
@@ -385,6 +386,29 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
         sort.append("_id", int32: 1)
         options.append("sort", document: sort)
         return try await find(MongoConfiguration.latest, filter: filter, options: options)
+    }
+
+    /// `$geoNear` on `latest` (its 2dsphere index); on a server without one, the latest rows
+    /// filtered here.
+    public func latest(near point: GeoPoint, radiusKM: Double, limit: Int) async throws -> [NearbyObservation] {
+        guard limit > 0 else { return [] }
+        let pipeline = try BSONDocument.make(json: #"""
+            {"pipeline": [
+              {"$geoNear": {"near": {"type": "Point", "coordinates": [\#(point.longitude), \#(point.latitude)]},
+                            "key": "location", "distanceField": "distance_m", "maxDistance": \#(radiusKM * 1000), "spherical": true}},
+              {"$sort": {"distance_m": 1, "_id": 1}},
+              {"$limit": \#(limit)}]}
+            """#)
+        let rows: [BSONDocument]
+        do {
+            rows = try await aggregate(MongoConfiguration.latest, pipeline, what: "cannot search the latest observations by distance")
+        } catch let error as MeteoError where !error.isRetriable && error.code != .connection {
+            logger.notice("MongoDB $geoNear refused; filtering the latest observations here", metadata: [LoggingKeys.error: "\(error.message)"])
+            return NearbyObservation.nearest(in: try await latest(region: nil), to: point, radiusKM: radiusKM, limit: limit)
+        }
+        return try rows.map { d throws(MeteoError) in
+            NearbyObservation(observation: try ObservationDocument.observation(d), distanceKM: (d["distance_m"]?.double ?? 0) / 1000)
+        }
     }
 
     private func find(_ collection: String, filter: BSONDocument, options: BSONDocument) async throws -> [Observation] {

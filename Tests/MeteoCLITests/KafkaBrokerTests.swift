@@ -234,19 +234,6 @@ struct KafkaRun {
     """#
 }
 
-/// The summary line a sink prints when it stops.
-struct SinkSummary: CustomStringConvertible {
-    var consumed = 0, stored = 0, new = 0, overwritten = 0
-
-    init(_ log: String) {
-        guard let line = log.split(separator: "\n").last(where: { $0.hasPrefix("consumed ") }) else { return }
-        let numbers = line.split(whereSeparator: { !$0.isNumber && $0 != "," }).compactMap { Int($0.replacingOccurrences(of: ",", with: "")) }
-        if numbers.count >= 4 { (consumed, stored, new, overwritten) = (numbers[0], numbers[1], numbers[2], numbers[3]) }
-    }
-
-    var description: String { "consumed \(consumed), stored \(stored), new \(new), overwritten \(overwritten)" }
-}
-
 /// A child process whose output goes to a file, so that a long run never blocks on a full pipe.
 final class LoggedProcess: @unchecked Sendable {
     let process: Process

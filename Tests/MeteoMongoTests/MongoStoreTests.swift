@@ -115,6 +115,25 @@ struct MongoStoreTests {
         }
     }
 
+    @Test func placesNearAPointComeFromTheGeospatialIndexNearestFirst() async throws {
+        try await withStore { store in
+            let batch = try await observations(places: 300, ticks: 2)
+            _ = try await store.upsert(batch)
+            let centre = GeoPoint(latitude: batch[0].latitude, longitude: batch[0].longitude)
+            let near = try await store.latest(near: centre, radiusKM: 1500, limit: 50)
+            // The same answer as filtering every latest row here by haversine distance.
+            let expected = NearbyObservation.nearest(in: try await store.latest(region: nil), to: centre, radiusKM: 1500, limit: 50)
+            #expect(near.count > 1 && near.count == expected.count)
+            #expect(near.map(\.observation.placeID) == expected.map(\.observation.placeID))
+            for (a, b) in zip(near, expected) {
+                #expect(abs(a.distanceKM - b.distanceKM) < 1e-6 * max(1, b.distanceKM), "\(a.observation.name): \(a.distanceKM) km vs \(b.distanceKM) km")
+            }
+            #expect(near.first?.observation.placeID == batch[0].placeID && near.first!.distanceKM < 0.001)
+            #expect(near.allSatisfy { $0.distanceKM <= 1500 })
+            #expect(try await store.latest(near: centre, radiusKM: 1500, limit: 3).count == 3)
+        }
+    }
+
     @Test func deadLettersAreKeptOnceWithTheirBytes() async throws {
         try await withStore { store in
             let payload = Array(#"{"city": "<script>alert(1)</script>", "temp": "hot"}"#.utf8)

@@ -56,10 +56,64 @@ public protocol ObservationStore: Sendable {
     /// Every observation the query selects, in batches of at most `batchSize`, in no particular
     /// order: for analyses that read more rows than fit comfortably as one array.
     func scan(_ query: ObservationQuery, batchSize: Int) -> AsyncThrowingStream<[Observation], any Error>
+    /// The latest observation of each place within `radiusKM` of a point, nearest first
+    /// (ties by place id), at most `limit`.
+    func latest(near point: GeoPoint, radiusKM: Double, limit: Int) async throws -> [NearbyObservation]
     func close() async throws
 }
 
+/// A point on the Earth, in degrees.
+public struct GeoPoint: Sendable, Hashable {
+    public var latitude: Double
+    public var longitude: Double
+
+    public init(latitude: Double, longitude: Double) {
+        self.latitude = latitude
+        self.longitude = longitude
+    }
+
+    /// The Earth's radius of MongoDB's spherical geometry, km, used by every store so that
+    /// their distances agree.
+    public static let earthRadiusKM = 6378.1
+
+    /// Great-circle distance (haversine), km.
+    public func distanceKM(to other: GeoPoint) -> Double {
+        let rad = Double.pi / 180
+        let dLat = (other.latitude - latitude) * rad, dLon = (other.longitude - longitude) * rad
+        let h = pow(sin(dLat / 2), 2) + cos(latitude * rad) * cos(other.latitude * rad) * pow(sin(dLon / 2), 2)
+        return 2 * Self.earthRadiusKM * asin(min(1, h.squareRoot()))
+    }
+}
+
+/// A place's latest observation and its distance from the point asked about.
+public struct NearbyObservation: Sendable, Hashable {
+    public var observation: Observation
+    public var distanceKM: Double
+
+    public init(observation: Observation, distanceKM: Double) {
+        self.observation = observation
+        self.distanceKM = distanceKM
+    }
+
+    /// The rows within `radiusKM` of `point`, nearest first (ties by place id), at most `limit`.
+    public static func nearest(in rows: [Observation], to point: GeoPoint, radiusKM: Double, limit: Int) -> [NearbyObservation] {
+        rows.map { NearbyObservation(observation: $0, distanceKM: point.distanceKM(to: GeoPoint(latitude: $0.latitude, longitude: $0.longitude))) }
+            .filter { $0.distanceKM <= radiusKM }
+            .sorted { a, b in
+                a.distanceKM != b.distanceKM ? a.distanceKM < b.distanceKM
+                    : a.observation.placeID.unicodeScalars.lexicographicallyPrecedes(b.observation.placeID.unicodeScalars)
+            }
+            .prefix(max(0, limit)).map { $0 }
+    }
+}
+
 extension ObservationStore {
+    /// Filters every place's latest observation by distance; stores with a geospatial index
+    /// override it.
+    public func latest(near point: GeoPoint, radiusKM: Double, limit: Int) async throws -> [NearbyObservation] {
+        NearbyObservation.nearest(in: try await latest(region: nil), to: point, radiusKM: radiusKM, limit: limit)
+    }
+
     /// Reads the whole selection at once and hands it out in batches; stores that can page
     /// through a cursor override it.
     public func scan(_ query: ObservationQuery, batchSize: Int) -> AsyncThrowingStream<[Observation], any Error> {

@@ -6,7 +6,7 @@ import MeteoEmbedded
 struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
-        abstract: "Show the latest weather of a place and its history, or the latest of a region.",
+        abstract: "Show the latest weather of a place and its history, the latest of a region, or of the places near a point.",
         discussion: """
         Places are found in the bundled catalogue (GeoNames): a name, 'Name,CC' when the name \
         is ambiguous (Paris,FR), 'Name,CC,admin1', or a GeoNames id.
@@ -18,6 +18,8 @@ struct QueryCommand: AsyncParsableCommand {
           meteo query --place Paris,FR --since 24h --format csv
           meteo query --place Strasbourg --format json
           meteo query --region EuropeW
+          meteo query --near 48.58,7.75 --radius 100km
+          meteo query --near Strasbourg --store mongodb --mongo-uri mongodb://root:example@127.0.0.1:27117/?authSource=admin
         """
     )
 
@@ -28,6 +30,12 @@ struct QueryCommand: AsyncParsableCommand {
 
     @Option(help: "The latest observation of every place of a region.")
     var region: String?
+
+    @Option(help: ArgumentHelp("The latest observation of the places near a point: LAT,LON in degrees (48.58,7.75) or a place name; nearest first.", valueName: "point"))
+    var near: String?
+
+    @Option(help: ArgumentHelp("Distance around --near: 50km, 20 (km) or 500m.", valueName: "distance"))
+    var radius: String = "50km"
 
     @OptionGroup var range: TimeRangeOptions
     @OptionGroup(title: "Store") var storeOptions: StoreOptions
@@ -42,8 +50,8 @@ struct QueryCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let logger = common.bootstrapLogging()
             let configuration = try common.configuration(extra: storeOptions.flags)
-            guard (place == nil) != (region == nil) else {
-                throw MeteoError(code: .invalidConfiguration, "give either --place NAME or --region NAME, for example --place Strasbourg")
+            guard [place, region, near].compactMap({ $0 }).count == 1 else {
+                throw MeteoError(code: .invalidConfiguration, "give one of --place NAME, --region NAME or --near LAT,LON, for example --place Strasbourg")
             }
             guard limit >= 1 else { throw MeteoError(code: .invalidConfiguration, "--limit must be at least 1") }
             let backends = Backends(configuration: configuration, logger: logger)
@@ -51,6 +59,17 @@ struct QueryCommand: AsyncParsableCommand {
             defer { Task { try? await store.close() } }
             let (sinceDate, untilDate) = try range.dates()
 
+            if let near {
+                let point = try Self.parsePoint(near)
+                let km = try Self.parseRadius(radius)
+                let rows = try await store.latest(near: point, radiusKM: km, limit: limit)
+                guard !rows.isEmpty else {
+                    throw MeteoError(code: .unknownPlace, "no observed place within \(radius) of \(near) in \(backends.storeDescription): try a larger --radius, or run 'meteo demo' or 'meteo ingest' first")
+                }
+                try render(latest: nil, rows: rows.map(\.observation), distances: rows.map(\.distanceKM),
+                           title: "Latest weather within \(radius) of \(String(format: "%.4f", point.latitude)) °N, \(String(format: "%.4f", point.longitude)) °E")
+                return
+            }
             if let region {
                 let regionName = try resolveRegionName(region)
                 let latest = try await store.latest(region: regionName)
@@ -73,7 +92,7 @@ struct QueryCommand: AsyncParsableCommand {
         }
     }
 
-    private func render(latest: Observation?, rows: [Observation], title: String) throws {
+    private func render(latest: Observation?, rows: [Observation], distances: [Double]? = nil, title: String) throws {
         switch format {
         case .json:
             var w = JSONWriter(capacity: 1024)
@@ -83,13 +102,27 @@ struct QueryCommand: AsyncParsableCommand {
                 w.key("history")
                 EventCodec.writeArray(rows, into: &w)
                 w.raw("}")
+            } else if let distances {
+                // Each place's fields plus its distance from the point.
+                w.raw("[")
+                for (i, o) in rows.enumerated() {
+                    if i > 0 { w.raw(",") }
+                    w.raw("{")
+                    EventCodec.write(o, into: &w, leadingComma: false)
+                    w.key("distance_km")
+                    w.number((distances[i] * 1000).rounded() / 1000)
+                    w.raw("}")
+                }
+                w.raw("]")
             } else {
                 EventCodec.writeArray(rows, into: &w)
             }
             Terminal.out(String(decoding: w.bytes, as: UTF8.self))
         case .csv:
-            Terminal.out(Observation.CodingKeys.allCases.map(\.rawValue).joined(separator: ","))
-            for o in rows { Terminal.out(Self.csvRow(o)) }
+            Terminal.out(Observation.CodingKeys.allCases.map(\.rawValue).joined(separator: ",") + (distances == nil ? "" : ",distance_km"))
+            for (i, o) in rows.enumerated() {
+                Terminal.out(Self.csvRow(o) + (distances.map { "," + String(format: "%.3f", $0[i]) } ?? ""))
+            }
         case .table:
             Terminal.out(title)
             if let o = latest {
@@ -109,7 +142,11 @@ struct QueryCommand: AsyncParsableCommand {
             var table = TextTable(headers: latest == nil ? ["place", "UTC", "temp °C", "hum %", "hPa", "wind m/s", "rain mm", "snow mm"]
                                                           : ["observed (UTC)", "temp °C", "hum %", "hPa", "wind m/s", "rain mm", "snow mm"],
                                   rightAligned: latest == nil ? [2, 3, 4, 5, 6, 7] : [1, 2, 3, 4, 5, 6])
-            for o in rows {
+            if distances != nil {
+                table.headers.insert("km", at: 1)
+                table.rightAligned = [1, 3, 4, 5, 6, 7, 8]
+            }
+            for (index, o) in rows.enumerated() {
                 let full = String(ISO8601.string(from: o.observedAt).replacingOccurrences(of: "T", with: " ").dropLast())
                 // In the region table the year and seconds are dropped so that it fits 80 columns.
                 let time = latest == nil ? String(full.dropFirst(5).dropLast(3)) : full
@@ -117,6 +154,7 @@ struct QueryCommand: AsyncParsableCommand {
                              formatValue(o.pressureHPa, ""), formatValue(o.windSpeedMS, ""),
                              formatValue(o.rainMM, "", decimals: 2), formatValue(o.snowMM, "", decimals: 2)]
                 if latest == nil { cells.insert(String(o.name.prefix(14)), at: 0) }
+                if let distances { cells.insert(String(format: "%.1f", distances[index]), at: 1) }
                 table.rows.append(cells)
             }
             Terminal.out(table.render())
@@ -130,6 +168,32 @@ struct QueryCommand: AsyncParsableCommand {
                 n(o.pressureHPa), n(o.windSpeedMS), n(o.windDirectionDeg), n(o.windGustMS), n(o.cloudCoverPct),
                 n(o.visibilityM), n(o.rainMM), n(o.snowMM), o.weatherCode.map(String.init) ?? ""]
             .map(CSV.escape).joined(separator: ",")
+    }
+
+    /// `LAT,LON` in degrees, or a place of the catalogue.
+    static func parsePoint(_ text: String) throws -> GeoPoint {
+        let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        if parts.count == 2, let lat = parts[0], let lon = parts[1] {
+            guard (-90...90).contains(lat), (-180...180).contains(lon) else {
+                throw MeteoError(code: .invalidConfiguration, "invalid --near '\(text)': the latitude must be within ±90 and the longitude within ±180 degrees")
+            }
+            return GeoPoint(latitude: lat, longitude: lon)
+        }
+        let place = try PlaceCatalogue.bundled().resolve(text)
+        return GeoPoint(latitude: place.latitude, longitude: place.longitude)
+    }
+
+    /// `50km`, `500m`, or a number of km.
+    static func parseRadius(_ text: String) throws -> Double {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let km: Double?
+        if t.hasSuffix("km") { km = Double(t.dropLast(2)) }
+        else if t.hasSuffix("m") { km = Double(t.dropLast()).map { $0 / 1000 } }
+        else { km = Double(t) }
+        guard let km, km > 0, km <= 20_038 else {
+            throw MeteoError(code: .invalidConfiguration, "invalid --radius '\(text)': give a distance above 0 and at most 20038 km, such as 50km, 20 or 500m")
+        }
+        return km
     }
 
     /// An ISO 8601 time, or an age before now such as `90m`, `24h`, `7d`.

@@ -1,0 +1,119 @@
+#if MongoDB
+import Foundation
+import Logging
+import MeteoCore
+import MeteoEmbedded
+import MeteoMongo
+import Testing
+
+/// `meteo sink --store mongodb` as a process, from the embedded log into a real MongoDB-wire
+/// server (SecantusDB, started by `scripts/services/mongo`; `scripts/test` sets
+/// METEO_TEST_MONGO). Each test writes to a database of its own and drops it.
+@Suite("MongoDB: meteo sink on a real server", .serialized,
+       .enabled(if: ProcessInfo.processInfo.environment["METEO_TEST_MONGO"].map { !$0.isEmpty } ?? false,
+                "set METEO_TEST_MONGO to the URI of a running server (scripts/test does)"),
+       .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+struct MongoSinkTests {
+    /// A data dir holding the embedded log, and a database of its own.
+    struct Run {
+        let dir = MeteoProcess.temporaryDataDir()
+        let database = "meteo_cli_\(UInt32.random(in: 0...UInt32.max))"
+        let uri = ProcessInfo.processInfo.environment["METEO_TEST_MONGO"] ?? ""
+
+        var store: [String] { ["--store", "mongodb", "--mongo-database", database, "--data-dir", dir.path] }
+        /// The URI goes in the environment, as a deployment would pass a secret.
+        var environment: [String: String] { ["METEO_MONGO_URI": uri] }
+
+        func meteo(_ arguments: [String], environment extra: [String: String] = [:]) throws -> MeteoProcess.Result {
+            try MeteoProcess.run(arguments, environment: environment.merging(extra) { _, new in new })
+        }
+
+        /// `ticks` polls of the 1,630 synthetic places into the embedded log.
+        func ingest(ticks: Int) throws -> Int {
+            let result = try meteo(["ingest", "--source", "synthetic", "--ticks", "\(ticks)", "--interval", "0", "--data-dir", dir.path])
+            #expect(result.status == 0, "\(result.stderr)")
+            return ticks * 1630
+        }
+
+        func openStore() async throws -> MongoStore {
+            try await MongoStore.open(configuration: MongoConfiguration(uri: uri, database: database), logger: Logger(label: "count"))
+        }
+
+        /// Documents in `observations`, and places in `latest`.
+        func counts() async throws -> (observations: Int, places: Int) {
+            let s = try await openStore()
+            return (try await s.count(), try await s.latest(region: nil).count)
+        }
+
+        func cleanUp() async {
+            try? await openStore().dropDatabase()
+            try? FileManager.default.removeItem(at: dir)
+        }
+    }
+
+    @Test func aHundredThousandEventsLandOnceByKeyAndAReplayChangesNothing() async throws {
+        let run = Run()
+        let expected = try run.ingest(ticks: 62)
+        let first = try run.meteo(["sink", "--until-idle"] + run.store)
+        #expect(first.status == 0, "\(first.stderr)")
+        let summary = SinkSummary(first.stdout)
+        #expect(summary.consumed == expected && summary.new == expected && summary.overwritten == 0, "\(summary)")
+        var (stored, places) = try await run.counts()
+        #expect(stored == expected)
+        #expect(places == 1630)
+
+        // The same events again, read by another consumer group from the start of the log.
+        let replay = try run.meteo(["sink", "--until-idle", "--group", "replay"] + run.store)
+        #expect(replay.status == 0, "\(replay.stderr)")
+        let again = SinkSummary(replay.stdout)
+        #expect(again.consumed == expected && again.new == 0 && again.overwritten == expected, "\(again)")
+        (stored, places) = try await run.counts()
+        #expect(stored == expected, "the replay changed the count")
+        #expect(places == 1630)
+        #expect(!(first.stdout + first.stderr + replay.stdout + replay.stderr).contains("example"), "the password never appears")
+        await run.cleanUp()
+    }
+
+    @Test func killedBetweenTheBulkWriteAndTheCommitRedeliversWithoutDuplicates() async throws {
+        let run = Run()
+        let expected = try run.ingest(ticks: 2)
+        // The sink writes its second batch to MongoDB, then SIGKILLs itself before committing it.
+        let crashed = try run.meteo(["sink", "--until-idle", "--batch-size", "1000"] + run.store,
+                                    environment: ["METEO_FAULT_CRASH_AFTER_WRITES": "2"])
+        #expect(crashed.reason == .uncaughtSignal && crashed.status == SIGKILL, "\(crashed.stderr)")
+        #expect(try await run.counts().observations == 2000, "two batches were written before the kill")
+
+        let restarted = try run.meteo(["sink", "--until-idle", "--batch-size", "1000"] + run.store)
+        #expect(restarted.status == 0, "\(restarted.stderr)")
+        #expect(try await run.counts().observations == expected)
+        let summary = SinkSummary(restarted.stdout)
+        #expect(summary.overwritten == 1000 && summary.new == expected - 2000,
+                "the uncommitted batch came again and overwrote itself: \(summary)")
+        await run.cleanUp()
+    }
+
+    @Test func sigkillMidStreamThenARestartLosesNothing() async throws {
+        let run = Run()
+        let expected = try run.ingest(ticks: 8)
+        let (process, _, _) = try MeteoProcess.start(["sink", "--batch-size", "1000"] + run.store, environment: run.environment)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(120)
+        while clock.now < deadline, ((try? await run.counts().observations) ?? 0) < 3000 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        let atKill = try await run.counts().observations
+        #expect(atKill >= 3000 && atKill < expected, "killed mid-stream at \(atKill) of \(expected)")
+
+        let restarted = try run.meteo(["sink", "--until-idle", "--batch-size", "1000"] + run.store)
+        #expect(restarted.status == 0, "\(restarted.stderr)")
+        #expect(try await run.counts() == (expected, 1630), "nothing lost, nothing doubled")
+        let summary = SinkSummary(restarted.stdout)
+        // What was written but not committed comes again as overwrites; everything else is new.
+        #expect(summary.new + summary.overwritten == summary.consumed && summary.new >= expected - atKill - 1000, "\(summary)")
+        await run.cleanUp()
+    }
+}
+#endif

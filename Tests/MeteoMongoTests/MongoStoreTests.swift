@@ -100,18 +100,27 @@ struct MongoStoreTests {
 
     @Test func latestHoldsTheNewestObservationOfEachPlaceWhateverTheOrder() async throws {
         try await withStore { store in
-            let batch = try await observations(places: 40, ticks: 3)
-            let byTime = batch.sorted { $0.observedAt < $1.observedAt }
+            var byTime = try await observations(places: 40, ticks: 3).sorted { $0.observedAt < $1.observedAt }
+            // Names that an aggregation expression would read as a field path or a variable.
+            byTime[byTime.count - 1].name = "$$ROOT"
+            byTime[byTime.count - 2].name = "$name"
+            byTime[byTime.count - 3].region = #"{"$ne": null}"#
             // Newest first, then the older ones in another write: latest must not go back.
-            let newestTick = byTime.suffix(40)
-            _ = try await store.upsert(Array(newestTick))
+            let newestTick = Array(byTime.suffix(40))
+            _ = try await store.upsert(newestTick)
             _ = try await store.upsert(Array(byTime.prefix(80)))
-            let latest = try await store.latest(region: nil)
+            var latest = try await store.latest(region: nil)
+            #expect(latest.sorted { $0.placeID < $1.placeID } == newestTick.sorted { $0.placeID < $1.placeID },
+                    "latest holds exactly the newest observations, strings as written")
+            // A newer one replaces it; the same again changes nothing.
+            var newer = newestTick[0]
+            newer.observedAt += 600
+            newer.temperatureC = 99
+            _ = try await store.upsert([newer])
+            _ = try await store.upsert([newer])
+            latest = try await store.latest(region: nil)
             #expect(latest.count == 40)
-            for o in latest {
-                let newest = batch.filter { $0.placeID == o.placeID }.map(\.observedAt).max()
-                #expect(o.observedAt == newest, "latest of \(o.placeID) went back in time")
-            }
+            #expect(latest.first { $0.placeID == newer.placeID } == newer)
         }
     }
 

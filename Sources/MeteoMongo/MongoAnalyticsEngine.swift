@@ -186,14 +186,7 @@ public struct MongoAnalyticsEngine: AnalyticsEngine {
             }
             return .init(region: row["_id"]?["r"]?.string, start: start / 1000, observations: Int(row["n"]?.int ?? 0),
                          temperatureC: mean(0), humidityPct: mean(1), pressureHPa: mean(2), windSpeedMS: mean(3))
-        }.sorted { a, b in
-            switch (a.region, b.region) {
-            case let (x?, y?) where x != y: return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
-            case (nil, _?): return false
-            case (_?, nil): return true
-            default: return a.start < b.start
-            }
-        }
+        }.sorted(by: AnalysisReport.windowPrecedes)
     }
 
     // MARK: Correlation
@@ -297,13 +290,7 @@ public struct MongoAnalyticsEngine: AnalyticsEngine {
                 counts.append((g["_id"]?.string, Int(g["rain"]?.int ?? 0), Int(g["snow"]?.int ?? 0), Int(g["both"]?.int ?? 0)))
             }
         }
-        counts.sort { a, b in
-            switch (a.region, b.region) {
-            case let (x?, y?): return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
-            case (_?, nil): return true
-            default: return false
-            }
-        }
+        counts.sort { AnalysisReport.regionPrecedes($0.region, $1.region) }
         func with(_ pick: ((region: String?, rain: Int, snow: Int, both: Int)) -> Int) -> AnalysisReport.PlacesWith {
             .init(count: counts.reduce(0) { $0 + pick($1) },
                   byRegion: counts.map { .init(region: $0.region, count: pick($0)) }, places: [])

@@ -125,14 +125,7 @@ public struct FrameAnalyzer: Sendable {
         let series = cells.map { c in
             AnalysisReport.WindowPoint(region: c.group < 0 ? nil : frame.regions[c.group], start: c.start, observations: c.rows,
                                        temperatureC: c.means[0], humidityPct: c.means[1], pressureHPa: c.means[2], windSpeedMS: c.means[3])
-        }.sorted { a, b in
-            switch (a.region, b.region) {
-            case let (x?, y?) where x != y: return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
-            case (nil, _?): return false
-            case (_?, nil): return true
-            default: return a.start < b.start
-            }
-        }
+        }.sorted(by: AnalysisReport.windowPrecedes)
         return .init(widthSeconds: widthSeconds, series: series)
     }
 

@@ -163,6 +163,20 @@ public struct AnalysisReport: Sendable, Hashable {
         }
     }
 
+    /// The order of `docs/analytics.md` for regions: by name (Unicode scalars), no region last.
+    public static func regionPrecedes(_ a: String?, _ b: String?) -> Bool {
+        switch (a, b) {
+        case let (x?, y?): return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
+        case (_?, nil): return true
+        default: return false
+        }
+    }
+
+    /// The order of the windows: by region (no region last), then by start.
+    public static func windowPrecedes(_ a: WindowPoint, _ b: WindowPoint) -> Bool {
+        a.region != b.region ? regionPrecedes(a.region, b.region) : a.start < b.start
+    }
+
     public struct WindowPoint: Sendable, Hashable {
         public var region: String?
         /// Unix seconds of the window's start.

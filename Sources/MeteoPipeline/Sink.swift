@@ -25,6 +25,8 @@ public final class Sink: Service {
         public var batchSize: Int
         /// How long one poll waits for messages.
         public var pollTimeout: Duration
+        /// How long a partial batch may wait for more messages before it is written.
+        public var flushInterval: Duration
         /// How the message bytes are decoded.
         public var format: PayloadFormat
         /// Called when a poll comes back empty; the sink stops when it returns true (`meteo demo`, `--until-idle`).
@@ -35,11 +37,12 @@ public final class Sink: Service {
         /// successful writes, before their offsets are committed (`METEO_FAULT_CRASH_AFTER_WRITES`).
         public var crashAfterWrites: Int?
 
-        public init(batchSize: Int = 5000, pollTimeout: Duration = .milliseconds(250), format: PayloadFormat = .auto,
+        public init(batchSize: Int = 5000, pollTimeout: Duration = .milliseconds(250), flushInterval: Duration = .zero, format: PayloadFormat = .auto,
                     stopWhenIdle: (@Sendable () async -> Bool)? = nil, maxRetryDelay: Duration = .seconds(5),
                     crashAfterWrites: Int? = nil) {
             self.batchSize = batchSize
             self.pollTimeout = pollTimeout
+            self.flushInterval = flushInterval
             self.format = format
             self.stopWhenIdle = stopWhenIdle
             self.maxRetryDelay = maxRetryDelay
@@ -142,7 +145,18 @@ public final class Sink: Service {
     static let firstBatchSize = 2_500
 
     private func fetch(_ limit: Int) async throws -> Batch {
-        let messages = try await consumer.poll(maxMessages: limit, timeout: configuration.pollTimeout)
+        var messages = try await consumer.poll(maxMessages: limit, timeout: configuration.pollTimeout)
+        if configuration.flushInterval > .zero, !messages.isEmpty {
+            // Let a partial batch fill for up to the flush interval (fewer, larger writes).
+            let deadline = ContinuousClock.now + configuration.flushInterval
+            while messages.count < limit {
+                let left = deadline - ContinuousClock.now
+                guard left > .zero else { break }
+                let more = try await consumer.poll(maxMessages: limit - messages.count, timeout: left)
+                if more.isEmpty { break }
+                messages += more
+            }
+        }
         let (observations, deadLetters) = decode(messages)
         return Batch(messages: messages, observations: observations, deadLetters: deadLetters)
     }

@@ -181,6 +181,31 @@ struct PipelineTests {
         try await store.close()
     }
 
+    @Test func aPartialBatchFillsForTheFlushIntervalBeforeItIsWritten() async throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = try EmbeddedLog.open(dataDir: dir, logger: logger)
+        let store = try SQLiteStore.open(dataDir: dir, logger: logger)
+        let obs = SyntheticSource(seed: 5).observations(places: try places(20), tick: 0)
+        let messages = obs.map { OutgoingMessage(key: $0.placeID, value: EventCodec.encode($0)) }
+        try await log.publisher().publish(Array(messages.prefix(10)), to: topic)
+        let sink = Sink(consumer: try log.consumer(group: "g", topic: topic), writer: store,
+                        configuration: .init(batchSize: 1000, pollTimeout: .milliseconds(20), flushInterval: .seconds(2),
+                                             stopWhenIdle: { true }),
+                        logger: logger)
+        async let run: Void = sink.run()
+        // The first ten are read; the next ten arrive while that batch waits to fill.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await store.count() == 0, "nothing is written before the batch is full or the interval is over")
+        try await log.publisher().publish(Array(messages.suffix(10)), to: topic)
+        try await run
+        #expect(sink.stats.consumed == 20)
+        #expect(sink.stats.batches == 1, "one write of 20, not two of 10")
+        #expect(try await store.count() == 20)
+        try await log.close()
+        try await store.close()
+    }
+
     /// A source whose second poll fails, as an API that is down.
     struct FailingSecondPoll: WeatherSource {
         let inner = SyntheticSource(seed: 9)

@@ -46,6 +46,9 @@ public struct MeteoConfiguration: Sendable, Hashable {
     public var seed: UInt64 = 42
     /// Maximum events the sink writes in one store transaction.
     public var batchSize: Int = 20_000
+    /// How long the sink waits for a partial batch to fill before writing it; zero writes what
+    /// has arrived at once (what arrives during a write makes the next batch).
+    public var flushInterval: Duration = .zero
     /// How long the embedded log keeps messages.
     public var retention: Duration = .seconds(7 * 86_400)
     /// Per-request time-out of the HTTP sources.
@@ -98,6 +101,7 @@ public struct MeteoConfiguration: Sendable, Hashable {
         ConfigKey("replay-file", "file for the replay source (NDJSON, legacy box/city lines, or CSV)"),
         ConfigKey("seed", "seed of the synthetic source (default 42)"),
         ConfigKey("batch-size", "events per sink transaction (default 20000)"),
+        ConfigKey("flush-interval", "how long the sink lets a partial batch fill before writing it (default 0: at once; 1s, 500ms)"),
         ConfigKey("retention", "how long the embedded log keeps messages (default 7d)"),
         ConfigKey("http-timeout", "HTTP request time-out (default 30s)"),
         ConfigKey("max-attempts", "HTTP attempts per request, with backoff (default 6)"),
@@ -192,6 +196,10 @@ public struct MeteoConfiguration: Sendable, Hashable {
             c.seed = s
         }
         if let v = try integer("batch-size", 1...1_000_000) { c.batchSize = v }
+        if let v = try duration("flush-interval", min: .zero) {
+            guard v <= .seconds(60) else { throw bad("flush-interval", text("flush-interval")!.0, text("flush-interval")!.1, "at most 60 s, such as 0, 500ms or 2s") }
+            c.flushInterval = v
+        }
         if let v = try duration("retention", min: .seconds(60)) { c.retention = v }
         if let v = try duration("http-timeout", min: .milliseconds(10)) { c.httpTimeout = v }
         if let v = try integer("max-attempts", 1...100) { c.maxAttempts = v }

@@ -45,6 +45,10 @@ struct SinkCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Most events per store write (METEO_BATCH_SIZE).")
     var batchSize: Int?
 
+    @Option(name: .customLong("flush-interval"),
+            help: ArgumentHelp("How long a partial batch may wait for more events before it is written (METEO_FLUSH_INTERVAL): 0 (default: at once), 500ms, 2s.", valueName: "duration"))
+    var flushInterval: String?
+
     @Option(help: "auto, event, legacy-owm or owm-current.")
     var format: String = "auto"
 
@@ -65,7 +69,7 @@ struct SinkCommand: AsyncParsableCommand {
                 throw MeteoError(code: .invalidConfiguration, "invalid --format '\(format)': expected \(PayloadFormat.allCases.map(\.rawValue).joined(separator: " | "))")
             }
             var extra: [String: String?] = [
-                "group": group, "topic": topic, "batch-size": batchSize.map(String.init), "dlq-topic": dlqTopic,
+                "group": group, "topic": topic, "batch-size": batchSize.map(String.init), "flush-interval": flushInterval, "dlq-topic": dlqTopic,
             ]
             extra.merge(busOptions.flags) { _, new in new }
             extra.merge(storeOptions.flags) { _, new in new }
@@ -81,7 +85,7 @@ struct SinkCommand: AsyncParsableCommand {
             let sink = Sink(
                 consumer: parts.consumer,
                 writer: parts.writer,
-                configuration: .init(batchSize: configuration.batchSize, format: payloadFormat,
+                configuration: .init(batchSize: configuration.batchSize, flushInterval: configuration.flushInterval, format: payloadFormat,
                                      stopWhenIdle: untilIdle ? { @Sendable [consumer = parts.consumer] in (try? await consumer.caughtUp()) ?? false } : nil, crashAfterWrites: crash),
                 logger: logger,
                 onBatch: { s in

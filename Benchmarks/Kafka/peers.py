@@ -51,7 +51,6 @@ kafka. `delete-topics` deletes topics (the bench's own, at its end).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import datetime as _dt
 import json
@@ -65,8 +64,10 @@ import sys
 import time
 import warnings
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # Benchmarks/
+from benchlib import (REPO, BenchError, add_quiesce_command, alive, command_parser,  # noqa: E402
+                      fmt_rate, fmt_seconds, positive, quiesce, run_command, say)
+
 CATALOGUE = os.path.join(REPO, "Sources", "MeteoCore", "Resources", "cities15000.csv")
 
 # The original code passed plain functions as (de)serializers; newer kafka-python (3.x)
@@ -91,14 +92,6 @@ REGIONS = [
 SYNTHETIC_START = 1_767_225_600  # 2026-01-01T00:00:00Z, the synthetic source's tick 0
 STEP_SECONDS = 600
 PYTHON_IDLE_MS = 30_000  # the Python consumer gives up after this long without a message
-
-
-class BenchError(Exception):
-    """A failed step or a count that does not match: printed as one line, exit status 1."""
-
-
-def say(line: str) -> None:
-    print(line, flush=True)
 
 
 # ============================================================================ Kafka helpers
@@ -337,14 +330,6 @@ def python_consume(brokers: str, topic: str, group: str, n: int, db_path: str) -
 
 
 # ============================================================================ the table
-
-def fmt_rate(events: int, seconds: float | None) -> str:
-    return f"{events / seconds:,.0f}" if seconds else "n/a"
-
-
-def fmt_seconds(seconds: float | None) -> str:
-    return f"{seconds:.3f}" if seconds is not None else "n/a"
-
 
 def build_rows(n: int, t: dict) -> list[tuple[str, float | None]]:
     def total(a, b):
@@ -588,6 +573,7 @@ def cmd_self_test(args) -> int:
         args.topic = topic
         args.meteo_ingest_seconds = args.meteo_sink_seconds = args.meteo_concurrent_seconds = None
         args.meteo_sink_exit_seconds = None
+        args.meteo_consume_json = None
         return cmd_run(args)
     finally:
         if not args.keep_topics:
@@ -626,63 +612,13 @@ def cmd_wait_store(args) -> int:
         time.sleep(0.05)
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU of all of `pid`'s threads so far, or None if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def quiesce(pid: int | None, timeout: float = 60.0) -> float:
-    """Waits until the broker process uses under 5% of a CPU over 0.5 s (noida-db snapshots
-    every topic to JSON about a second after each change: a phase should not start in the
-    middle of the previous phase's snapshot). Returns the seconds waited; no-op without a pid."""
-    if pid is None:
-        return 0.0
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        a = process_cpu_seconds(pid)
-        time.sleep(0.5)
-        b = process_cpu_seconds(pid)
-        if a is None or b is None or b - a < 0.025:
-            break
-    return time.monotonic() - t0
-
-
-def cmd_quiesce(args) -> int:
-    waited = quiesce(args.pid, args.timeout)
-    if waited > 1:
-        say(f"   (waited {waited:.1f} s for the broker to go quiet)")
-    return 0
-
-
-def alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie, exited but not yet reaped, counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def cmd_delete_topics(args) -> int:
     delete_topics(args.brokers, args.topics)
     return 0
 
 
-def positive(text: str) -> int:
-    v = int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return v
-
-
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
+    p, sub = command_parser(__doc__)
 
     def measuring(sp, events_default=None):
         sp.add_argument("--brokers", required=True, help="bootstrap servers, host:port")
@@ -728,22 +664,14 @@ def main(argv=None) -> int:
     ws.add_argument("--pid", type=int, help="give up as soon as this process (the sink) has exited")
     ws.set_defaults(fn=cmd_wait_store)
 
-    q = sub.add_parser("quiesce", help="wait until the broker process is (nearly) idle")
-    q.add_argument("--pid", type=int, required=True, help="the broker's process id")
-    q.add_argument("--timeout", type=float, default=60, help="seconds (60)")
-    q.set_defaults(fn=cmd_quiesce)
+    add_quiesce_command(sub, "broker")
 
     d = sub.add_parser("delete-topics", help="delete topics")
     d.add_argument("--brokers", required=True)
     d.add_argument("topics", nargs="+")
     d.set_defaults(fn=cmd_delete_topics)
 
-    args = p.parse_args(argv)
-    try:
-        return args.fn(args)
-    except BenchError as e:
-        print(f"peers.py {args.command}: {e}", file=sys.stderr)
-        return 1
+    return run_command(p, argv)
 
 
 if __name__ == "__main__":

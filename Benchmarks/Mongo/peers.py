@@ -52,7 +52,6 @@ is nearly idle.
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import json
 import os
@@ -61,20 +60,14 @@ import sqlite3
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # Benchmarks/
+from benchlib import (REPO, BenchError, add_quiesce_command, alive, command_parser,  # noqa: E402
+                      fmt_rate, fmt_seconds, positive, quiesce, run_command, say)
+
 URI_VARIABLE = "METEO_BENCH_MONGO_URI"
 TARGET_LOOP = 30.0         # Meteo >= 30x the original insert_one loop
 TARGET_INSERT_MANY = 0.8   # Meteo >= 0.8x pymongo insert_many with the same indexes
 PEERS = ("insert_many_indexed", "insert_many_id", "insert_one_loop")
-
-
-class BenchError(Exception):
-    """A failed step or a count that does not match: printed as one line, exit status 1."""
-
-
-def say(line: str = "") -> None:
-    print(line, flush=True)
 
 
 # ============================================================================ MongoDB helpers
@@ -191,14 +184,6 @@ def expect_count(coll, n: int, what: str) -> None:
 
 
 # ============================================================================ the table
-
-def fmt_rate(docs: int | None, seconds: float | None) -> str:
-    return f"{docs / seconds:,.0f}" if docs and seconds else "n/a"
-
-
-def fmt_seconds(seconds: float | None) -> str:
-    return f"{seconds:.3f}" if seconds is not None else "n/a"
-
 
 def build_rows(n: int, r: dict) -> list[tuple[str, int | None, float | None]]:
     """(name, documents timed, seconds)."""
@@ -326,14 +311,14 @@ def cmd_run(args) -> int:
         coll = fresh_collection(peers_db, "insert_many_indexed", info)
         say(f"== pymongo insert_many(ordered=False, w=majority): {n:,} documents → {coll.full_name} "
             f"({len(info)} indexes, copied from {observations.full_name})")
-        quiesce(args.server_pid)
+        quiesce(args.server_pid, report="server")
         r["insert_many_indexed"] = time_insert_many(coll, docs)
         done(coll, n, "insert_many, same indexes")
         say(f"   {n:,} in {r['insert_many_indexed']:.3f} s ({fmt_rate(n, r['insert_many_indexed'])} observations/s)")
 
         coll = fresh_collection(peers_db, "insert_many_id", None)
         say(f"== pymongo insert_many(ordered=False, w=majority): {n:,} documents → {coll.full_name} (_id only)")
-        quiesce(args.server_pid)
+        quiesce(args.server_pid, report="server")
         r["insert_many_id"] = time_insert_many(coll, docs)
         done(coll, n, "insert_many, _id only")
         say(f"   {n:,} in {r['insert_many_id']:.3f} s ({fmt_rate(n, r['insert_many_id'])} observations/s)")
@@ -341,7 +326,7 @@ def cmd_run(args) -> int:
         coll = fresh_collection(peers_db, "insert_one_loop", None)
         say(f"== the original loop, insert_one per document: {loop_docs:,} of the {n:,} documents → "
             f"{coll.full_name} (_id only)")
-        quiesce(args.server_pid)
+        quiesce(args.server_pid, report="server")
         r["insert_one_loop"], loop_median_ms = time_insert_one_loop(coll, docs[:loop_docs])
         done(coll, loop_docs, "insert_one loop")
         say(f"   {loop_docs:,} in {r['insert_one_loop']:.3f} s ({fmt_rate(loop_docs, r['insert_one_loop'])} observations/s; "
@@ -487,59 +472,8 @@ def cmd_drop(args) -> int:
     return 0
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU of all of `pid`'s threads so far, or None if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def quiesce(pid: int | None, timeout: float = 60.0) -> float:
-    """Waits until the server process uses under 5% of a CPU over 0.5 s (so that a phase does
-    not start while the server still flushes the previous one's writes). Returns the seconds
-    waited; no-op without a pid."""
-    if pid is None:
-        return 0.0
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        a = process_cpu_seconds(pid)
-        time.sleep(0.5)
-        b = process_cpu_seconds(pid)
-        if a is None or b is None or b - a < 0.025:
-            break
-    waited = time.monotonic() - t0
-    if waited > 1:
-        say(f"   (waited {waited:.1f} s for the server to go quiet)")
-    return waited
-
-
-def cmd_quiesce(args) -> int:
-    quiesce(args.pid, args.timeout)
-    return 0
-
-
-def alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie, exited but not yet reaped, counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def positive(text: str) -> int:
-    v = int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return v
-
-
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
+    p, sub = command_parser(__doc__)
 
     r = sub.add_parser("run", help="measure insert_many and the insert_one loop on Meteo's documents")
     r.add_argument("--db", required=True, help="Meteo's database, whose observations hold exactly --events documents")
@@ -577,17 +511,9 @@ def main(argv=None) -> int:
     d.add_argument("databases", nargs="+")
     d.set_defaults(fn=cmd_drop)
 
-    q = sub.add_parser("quiesce", help="wait until the server process is (nearly) idle")
-    q.add_argument("--pid", type=int, required=True, help="the server's process id")
-    q.add_argument("--timeout", type=float, default=60, help="seconds (60)")
-    q.set_defaults(fn=cmd_quiesce)
+    add_quiesce_command(sub, "server")
 
-    args = p.parse_args(argv)
-    try:
-        return args.fn(args)
-    except BenchError as e:
-        print(f"peers.py {args.command}: {e}", file=sys.stderr)
-        return 1
+    return run_command(p, argv)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(
@@ -107,10 +108,15 @@ let package = Package(
         .target(
             name: "MeteoServer",
             dependencies: [
-                "MeteoCore",
+                "MeteoCore", "MeteoAnalytics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Resources/ATTRIBUTION.md"],
+            resources: [.copy("Resources/world-110m.topo.json")]
         ),
         .executableTarget(
             name: "meteo",
@@ -119,6 +125,8 @@ let package = Package(
                 .target(name: "MeteoKafka", condition: .when(traits: ["Kafka"])),
                 .target(name: "MeteoMongo", condition: .when(traits: ["MongoDB"])),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -163,7 +171,9 @@ let package = Package(
         ),
         .testTarget(
             name: "MeteoServerTests",
-            dependencies: ["MeteoCore", "MeteoServer", "MeteoEmbedded",
+            dependencies: ["MeteoCore", "MeteoServer", "MeteoEmbedded", "MeteoAnalytics",
+                           .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log")]

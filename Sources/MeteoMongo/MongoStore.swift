@@ -365,6 +365,26 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
             if let until = query.until { range.append("$lt", date: until) }
             f.append("observed_at", document: range)
         }
+        if let after = query.after {
+            // Keyset: past the cursor in the (time to the second, place id) order of the query.
+            let second = Date(timeIntervalSince1970: Double(after.epochSeconds))
+            let past = BSONDocument()
+            past.append(query.newestFirst ? "$lt" : "$gte", date: query.newestFirst ? second : second.addingTimeInterval(1))
+            let earlier = BSONDocument()
+            earlier.append("observed_at", document: past)
+            let within = BSONDocument()
+            within.append("$gte", date: second)
+            within.append("$lt", date: second.addingTimeInterval(1))
+            let greaterID = BSONDocument()
+            greaterID.append("$gt", after.placeID)
+            let same = BSONDocument()
+            same.append("observed_at", document: within)
+            same.append("place_id", document: greaterID)
+            let either = BSONDocument()
+            either.append("0", document: earlier)
+            either.append("1", document: same)
+            f.append("$or", array: either)
+        }
         return f
     }
 

@@ -1,13 +1,14 @@
 import Foundation
 import Hummingbird
 import Logging
+import MeteoAnalytics
 import MeteoCore
+import Prometheus
 
-/// The web server: a JSON API and a server-rendered page of the latest weather, from
-/// whichever store the configuration names. It binds 127.0.0.1 unless told otherwise.
-///
-/// This is the first cut of the dashboard: key figures and the live table. The map,
-/// scatterplots, heatmap and event stream come with the dashboard issue.
+/// The web server: the dashboard's pages (server-rendered HTML with SVG charts drawn in
+/// Swift), the JSON API, server-sent events of new data, `/openapi.json`, `/healthz` and
+/// `/metrics`, from whichever store and analytics engine the configuration names. It binds
+/// 127.0.0.1 unless told otherwise.
 public enum MeteoApp {
     public struct Configuration: Sendable {
         public var host: String
@@ -19,54 +20,38 @@ public enum MeteoApp {
         }
     }
 
+    /// What the routes read from.
+    public struct Dependencies: Sendable {
+        public var store: any ObservationStore
+        public var deadLetters: (any DeadLetterStore)?
+        public var engine: any AnalyticsEngine
+        /// Rendered at `/metrics`; nil answers 404 there.
+        public var metrics: PrometheusCollectorRegistry?
+        public var feed: LiveFeed
+
+        public init(store: any ObservationStore, deadLetters: (any DeadLetterStore)?, engine: any AnalyticsEngine,
+                    metrics: PrometheusCollectorRegistry?, feed: LiveFeed) {
+            self.store = store
+            self.deadLetters = deadLetters
+            self.engine = engine
+            self.metrics = metrics
+            self.feed = feed
+        }
+    }
+
     /// Builds the router; public so that tests can drive it without a socket.
-    public static func router(store: any ObservationStore, deadLetters: (any DeadLetterStore)?) -> Router<BasicRequestContext> {
+    public static func router(_ deps: Dependencies) -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("/healthz") { _, _ in
-            json(#"{"status":"ok"}"#)
-        }
-        router.get("/api/latest") { request, _ -> Response in
-            let region = request.uri.queryParameters.get("region")
-            let rows = try await store.latest(region: region)
-            return json(observationsJSON(rows))
-        }
-        router.get("/api/observations") { request, _ -> Response in
-            let q = request.uri.queryParameters
-            var query = ObservationQuery(limit: 100)
-            if let place = q.get("place") { query.placeIDs = [place] }
-            if let region = q.get("region") { query.region = region }
-            for (name, keyPath) in [("since", \ObservationQuery.since), ("until", \ObservationQuery.until)] {
-                if let text = q.get(name) {
-                    guard let date = ISO8601.date(from: text) else {
-                        return badRequest("parameter '\(name)' must be an ISO 8601 time such as 2026-11-29T08:00:00Z")
-                    }
-                    query[keyPath: keyPath] = date
-                }
-            }
-            if let text = q.get("limit") {
-                guard let limit = Int(text), (1...10_000).contains(limit) else {
-                    return badRequest("parameter 'limit' must be a whole number from 1 to 10000")
-                }
-                query.limit = limit
-            }
-            return json(observationsJSON(try await store.observations(query)))
-        }
-        router.get("/") { request, _ -> Response in
-            let region = request.uri.queryParameters.get("region")
-            let rows = try await store.latest(region: region)
-            let total = try await store.count()
-            let dead = try await deadLetters?.deadLetterCount()
-            let html = page(latest: rows, total: total, deadLetters: dead, region: region)
-            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: html)))
-        }
+        router.add(middleware: MetricsMiddleware())
+        API.register(on: router, deps)
+        Pages.register(on: router, deps)
         return router
     }
 
-    /// The application, a ServiceLifecycle `Service`: run it in the composition root's group.
-    public static func make(store: any ObservationStore, deadLetters: (any DeadLetterStore)?,
-                            configuration: Configuration, logger: Logger) -> some ApplicationProtocol {
-        Application(router: router(store: store, deadLetters: deadLetters),
+    /// The application, a ServiceLifecycle `Service`: run it and `deps.feed` in the
+    /// composition root's group.
+    public static func make(_ deps: Dependencies, configuration: Configuration, logger: Logger) -> some ApplicationProtocol {
+        Application(router: router(deps),
                     configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
                     logger: logger)
     }
@@ -75,73 +60,207 @@ public enum MeteoApp {
         json(Array(text.utf8))
     }
 
-    static func json(_ bytes: [UInt8]) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// 400 with `{"error": message}`: the message says what to fix.
     static func badRequest(_ message: String) -> Response {
+        error(message, status: .badRequest)
+    }
+
+    static func error(_ message: String, status: HTTPResponse.Status) -> Response {
         var w = JSONWriter()
         w.raw("{")
         w.key("error", first: true)
         w.string(message)
         w.raw("}")
-        return Response(status: .badRequest, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: w.bytes)))
+        return json(w.bytes, status: status)
+    }
+}
+
+/// A request's parameters, checked: each accessor throws a ``ParameterError`` that becomes a
+/// 400 saying what to fix.
+struct Parameters {
+    let values: [String: String]
+
+    init(_ request: Request) {
+        var values: [String: String] = [:]
+        for (k, v) in request.uri.queryParameters { values[String(k)] = String(v) }
+        self.values = values
     }
 
-    static func observationsJSON(_ rows: [Observation]) -> [UInt8] {
-        var w = JSONWriter(capacity: rows.count * 420 + 2)
+    struct ParameterError: Error {
+        var message: String
+    }
+
+    func text(_ name: String, maxLength: Int = 200) throws -> String? {
+        guard let v = values[name], !v.isEmpty else { return nil }
+        guard v.count <= maxLength else { throw ParameterError(message: "parameter '\(name)' is longer than \(maxLength) characters") }
+        return v
+    }
+
+    func time(_ name: String) throws -> Date? {
+        guard let v = try text(name) else { return nil }
+        guard let d = ISO8601.date(from: v) else {
+            throw ParameterError(message: "parameter '\(name)' must be an ISO 8601 time such as 2026-11-29T08:00:00Z")
+        }
+        return d
+    }
+
+    func integer(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+        guard let v = try text(name) else { return nil }
+        guard let n = Int(v), range.contains(n) else {
+            throw ParameterError(message: "parameter '\(name)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return n
+    }
+
+    func choice(_ name: String, _ allowed: [String]) throws -> String? {
+        guard let v = try text(name) else { return nil }
+        guard allowed.contains(v) else {
+            throw ParameterError(message: "parameter '\(name)' must be one of \(allowed.joined(separator: ", "))")
+        }
+        return v
+    }
+
+    /// A duration in seconds: `900`, `15m`, `1h`, `1d`.
+    func seconds(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+        guard let v = try text(name) else { return nil }
+        guard let d = parseDuration(v), d.seconds.rounded() == d.seconds, range.contains(Int(d.seconds)) else {
+            throw ParameterError(message: "parameter '\(name)' must be a whole number of seconds from \(range.lowerBound) to \(range.upperBound), or 15m, 1h, 1d")
+        }
+        return Int(d.seconds)
+    }
+}
+
+/// The JSON API. Every response has a stable shape, with units in the field names (as
+/// `meteo query --format json`); a bad parameter is a 400 with `{"error": …}`.
+enum API {
+    static func register(on router: Router<BasicRequestContext>, _ deps: MeteoApp.Dependencies) {
+        let store = deps.store
+        router.get("/healthz") { _, _ in
+            MeteoApp.json(#"{"status":"ok"}"#)
+        }
+        router.get("/openapi.json") { _, _ in
+            MeteoApp.json(OpenAPIDocument.json)
+        }
+        router.get("/metrics") { _, _ -> Response in
+            guard let registry = deps.metrics else { return MeteoApp.error("metrics are not enabled", status: .notFound) }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        router.get("/api/places") { request, _ -> Response in
+            try await handling {
+                let p = Parameters(request)
+                let region = try p.text("region")
+                let q = try p.text("q")?.lowercased()
+                var rows = try await store.latest(region: region)
+                if let q { rows = rows.filter { $0.name.lowercased().contains(q) || $0.placeID == q } }
+                rows.sort { ($0.name, $0.placeID) < ($1.name, $1.placeID) }
+                var w = JSONWriter(capacity: rows.count * 160 + 64)
+                w.raw("{")
+                w.key("count", first: true)
+                w.number(rows.count)
+                w.key("places")
+                w.raw("[")
+                for (i, o) in rows.enumerated() {
+                    if i > 0 { w.raw(",") }
+                    w.raw("{")
+                    w.key("place_id", first: true); w.string(o.placeID)
+                    w.key("name"); w.string(o.name)
+                    w.key("country"); w.string(o.country)
+                    w.key("region"); if let r = o.region { w.string(r) } else { w.raw("null") }
+                    w.key("latitude"); w.number(o.latitude)
+                    w.key("longitude"); w.number(o.longitude)
+                    w.key("last_observed_at"); w.string(ISO8601.string(from: o.observedAt))
+                    w.raw("}")
+                }
+                w.raw("]}")
+                return MeteoApp.json(w.bytes)
+            }
+        }
+        router.get("/api/latest") { request, _ -> Response in
+            try await handling {
+                let rows = try await store.latest(region: try Parameters(request).text("region"))
+                return MeteoApp.json(observationsJSON(rows, next: nil))
+            }
+        }
+        router.get("/api/observations") { request, _ -> Response in
+            try await handling {
+                let p = Parameters(request)
+                var query = ObservationQuery(limit: 100)
+                if let place = try p.text("place") { query.placeIDs = [place] }
+                query.region = try p.text("region")
+                query.since = try p.time("since")
+                query.until = try p.time("until")
+                let limit = try p.integer("limit", 1...10_000) ?? 100
+                if let token = try p.text("cursor", maxLength: 400) {
+                    guard let cursor = ObservationCursor(token: token) else {
+                        throw Parameters.ParameterError(message: "parameter 'cursor' is not a cursor of this API: pass the next_cursor of the previous page as it is")
+                    }
+                    query.after = cursor
+                }
+                // One row more than asked tells whether there is a next page.
+                query.limit = limit + 1
+                var rows = try await store.observations(query)
+                var next: ObservationCursor?
+                if rows.count > limit {
+                    rows.removeLast(rows.count - limit)
+                    next = rows.last.map(ObservationCursor.init)
+                }
+                return MeteoApp.json(observationsJSON(rows, next: next))
+            }
+        }
+        router.get("/api/analytics") { request, _ -> Response in
+            try await handling {
+                let report = try await deps.engine.analyze(try analysisRequest(Parameters(request)))
+                return MeteoApp.json(report.jsonString)
+            }
+        }
+        router.get("/api/stream") { _, _ -> Response in
+            let stream = deps.feed.subscribe()
+            return Response(status: .ok,
+                            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                            body: .init(asyncSequence: stream.map { ByteBuffer(bytes: $0) }))
+        }
+    }
+
+    /// Runs a handler; a parameter error becomes a 400 that says what to fix.
+    static func handling(_ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch let error as Parameters.ParameterError {
+            return MeteoApp.badRequest(error.message)
+        }
+    }
+
+    static func analysisRequest(_ p: Parameters) throws -> AnalysisRequest {
+        var request = AnalysisRequest()
+        request.region = try p.text("region")
+        if let place = try p.text("place") { request.placeIDs = [place] }
+        request.since = try p.time("since")
+        request.until = try p.time("until")
+        request.windowSeconds = try p.seconds("window", 1...(366 * 86_400)) ?? 3600
+        request.top = try p.integer("top", 0...1000) ?? 5
+        return request
+    }
+
+    /// `{"count": n, "observations": [...], "next_cursor": token|null}`.
+    static func observationsJSON(_ rows: [Observation], next: ObservationCursor?) -> [UInt8] {
+        var w = JSONWriter(capacity: rows.count * 420 + 64)
+        w.raw("{")
+        w.key("count", first: true)
+        w.number(rows.count)
+        w.key("observations")
         EventCodec.writeArray(rows, into: &w)
+        w.key("next_cursor")
+        if let next { w.string(next.token) } else { w.raw("null") }
+        w.raw("}")
         return w.bytes
-    }
-
-    static func page(latest: [Observation], total: Int, deadLetters: Int?, region: String?) -> String {
-        func mean(_ values: [Double?]) -> String {
-            let v = values.compactMap { $0 }
-            return v.isEmpty ? "–" : String(format: "%.1f", v.reduce(0, +) / Double(v.count))
-        }
-        func cell(_ d: Double?, _ decimals: Int = 1) -> String {
-            d.map { String(format: "%.\(decimals)f", $0) } ?? "–"
-        }
-        let rain = latest.filter { ($0.rainMM ?? 0) > 0 }.count
-        let snow = latest.filter { ($0.snowMM ?? 0) > 0 }.count
-        let last = latest.map(\.observedAt).max().map(ISO8601.string(from:)) ?? "–"
-        var rows = ""
-        for o in latest.sorted(by: { $0.name < $1.name }) {
-            rows += "<tr><td>\(HTML.escape(o.name))</td><td>\(HTML.escape(o.country))</td><td>\(HTML.escape(o.region ?? ""))</td>"
-            rows += "<td>\(HTML.escape(ISO8601.string(from: o.observedAt)))</td><td class=n>\(cell(o.temperatureC))</td>"
-            rows += "<td class=n>\(cell(o.humidityPct, 0))</td><td class=n>\(cell(o.pressureHPa))</td><td class=n>\(cell(o.windSpeedMS))</td>"
-            rows += "<td class=n>\(cell(o.rainMM, 2))</td><td class=n>\(cell(o.snowMM, 2))</td></tr>\n"
-        }
-        let title = region.map { "Meteo — \(HTML.escape($0))" } ?? "Meteo"
-        return """
-        <!doctype html>
-        <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="30">
-        <title>\(title)</title>
-        <style>
-        body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
-        .figures{display:flex;gap:1rem;flex-wrap:wrap}.figures div{background:#f2f5f9;padding:.6rem 1rem;border-radius:6px}
-        .figures b{display:block;font-size:1.4rem}table{border-collapse:collapse;margin-top:1rem;font-size:.9rem}
-        td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}.n{text-align:right}
-        footer{margin-top:1rem;font-size:.8rem;color:#666}
-        </style></head><body>
-        <h1>\(title)</h1>
-        <section class="figures">
-        <div>places<b>\(latest.count)</b></div>
-        <div>observations<b>\(total)</b></div>
-        <div>last update (UTC)<b>\(HTML.escape(last))</b></div>
-        <div>mean temperature<b>\(mean(latest.map(\.temperatureC))) °C</b></div>
-        <div>mean humidity<b>\(mean(latest.map(\.humidityPct))) %</b></div>
-        <div>places with rain<b>\(rain)</b></div>
-        <div>places with snow<b>\(snow)</b></div>
-        <div>dead letters<b>\(deadLetters.map(String.init) ?? "–")</b></div>
-        </section>
-        <table><thead><tr><th>place</th><th>country</th><th>region</th><th>observed</th><th>temp °C</th><th>hum %</th>
-        <th>hPa</th><th>wind m/s</th><th>rain mm</th><th>snow mm</th></tr></thead>
-        <tbody>
-        \(rows)</tbody></table>
-        <footer>The page refreshes every 30 s. JSON: <a href="/api/latest">/api/latest</a>. Places: GeoNames (geonames.org), CC BY 4.0.</footer>
-        </body></html>
-        """
     }
 }

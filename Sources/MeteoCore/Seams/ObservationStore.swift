@@ -32,15 +32,55 @@ public struct ObservationQuery: Sendable, Hashable {
     /// Newest first when true.
     public var newestFirst: Bool
     public var limit: Int?
+    /// Only the rows after this one in the query's order (time, then place id): the next page.
+    public var after: ObservationCursor?
 
     public init(placeIDs: [String]? = nil, region: String? = nil, since: Date? = nil, until: Date? = nil,
-                newestFirst: Bool = true, limit: Int? = nil) {
+                newestFirst: Bool = true, limit: Int? = nil, after: ObservationCursor? = nil) {
         self.placeIDs = placeIDs
         self.region = region
         self.since = since
         self.until = until
         self.newestFirst = newestFirst
         self.limit = limit
+        self.after = after
+    }
+}
+
+/// A row's position in the order of ``ObservationQuery`` (observed time to the second, then
+/// place id), for keyset pagination: a page starts after the last row of the previous one, so
+/// rows written meanwhile never shift the pages.
+public struct ObservationCursor: Sendable, Hashable {
+    /// Unix seconds (rounded down) of the observed time.
+    public var epochSeconds: Int64
+    public var placeID: String
+
+    public init(epochSeconds: Int64, placeID: String) {
+        self.epochSeconds = epochSeconds
+        self.placeID = placeID
+    }
+
+    /// The position of a row.
+    public init(_ o: Observation) {
+        self.init(epochSeconds: ObservationKey(placeID: o.placeID, observedAt: o.observedAt).epochSeconds, placeID: o.placeID)
+    }
+
+    /// An opaque, URL-safe token (`<seconds>.<place id>` in base64url).
+    public var token: String {
+        Data("\(epochSeconds).\(placeID)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Reads a token back; nil when it is not one.
+    public init?(token: String) {
+        guard token.count <= 400 else { return nil }
+        var b64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while b64.count % 4 != 0 { b64 += "=" }
+        guard let data = Data(base64Encoded: b64), let text = String(data: data, encoding: .utf8),
+              let dot = text.firstIndex(of: "."), let seconds = Int64(text[..<dot]) else { return nil }
+        let id = String(text[text.index(after: dot)...])
+        guard !id.isEmpty else { return nil }
+        self.init(epochSeconds: seconds, placeID: id)
     }
 }
 

@@ -212,12 +212,23 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
         if query.region != nil { clauses.append("region = ?\(next)"); regionAt = Int32(next); next += 1 }
         if query.since != nil { clauses.append("observed_at >= ?\(next)"); sinceAt = Int32(next); next += 1 }
         if query.until != nil { clauses.append("observed_at < ?\(next)"); untilAt = Int32(next); next += 1 }
-        let (r, a, b) = (regionAt, sinceAt, untilAt)
+        var afterAt: Int32?
+        if query.after != nil {
+            // Keyset: past the cursor in the (time, place id) order of the query.
+            clauses.append("(observed_at \(query.newestFirst ? "<" : ">") ?\(next) OR (observed_at = ?\(next) AND place_id > ?\(next + 1)))")
+            afterAt = Int32(next)
+            next += 2
+        }
+        let (r, a, b, c) = (regionAt, sinceAt, untilAt, afterAt)
         return (clauses, { s in
             for (i, id) in ids.enumerated() { s.bind(Int32(i + first), id) }
             if let r { s.bind(r, query.region) }
             if let a, let since = query.since { s.bind(a, Int64(since.timeIntervalSince1970.rounded(.up))) }
             if let b, let until = query.until { s.bind(b, Int64(until.timeIntervalSince1970.rounded(.up))) }
+            if let c, let after = query.after {
+                s.bind(c, after.epochSeconds)
+                s.bind(c + 1, after.placeID)
+            }
         })
     }
 

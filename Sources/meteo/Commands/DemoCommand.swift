@@ -63,6 +63,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let logger = common.bootstrapLogging()
+            if !noServe { _ = MetricsBootstrap.registry }  // before the pipeline makes its counters
             let configuration = try common.configuration(extra: ["regions": regions, "bbox": bbox, "seed": seed.map(String.init)])
             let backends = Backends(configuration: configuration, logger: logger)
             let catalogue = try PlaceCatalogue.bundled()

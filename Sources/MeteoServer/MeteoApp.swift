@@ -4,6 +4,7 @@ import Logging
 import MeteoAnalytics
 import MeteoCore
 import Prometheus
+import Synchronization
 
 /// The web server: the dashboard's pages (server-rendered HTML with SVG charts drawn in
 /// Swift), the JSON API, server-sent events of new data, `/openapi.json`, `/healthz` and
@@ -184,10 +185,16 @@ enum API {
                 return MeteoApp.json(w.bytes)
             }
         }
+        let latestCache = ResponseCache(lifetime: .seconds(1))
         router.get("/api/latest") { request, _ -> Response in
             try await handling {
-                let rows = try await store.latest(region: try Parameters(request).text("region"))
-                return MeteoApp.json(observationsJSON(rows, next: nil))
+                let region = try Parameters(request).text("region")
+                // The latest of a region changes at most once a poll; under load, one read of
+                // the store a second serves every request (the live feed pushes changes anyway).
+                let bytes = try await latestCache.value(for: region ?? "") {
+                    observationsJSON(try await store.latest(region: region), next: nil)
+                }
+                return MeteoApp.json(bytes)
             }
         }
         router.get("/api/observations") { request, _ -> Response in
@@ -262,5 +269,27 @@ enum API {
         if let next { w.string(next.token) } else { w.raw("null") }
         w.raw("}")
         return w.bytes
+    }
+}
+
+/// Encoded responses kept for a short lifetime, by key: a burst of identical requests costs
+/// one store read. Concurrent misses of one key may each read; the last one is kept.
+final class ResponseCache: Sendable {
+    let lifetime: Duration
+    private let entries = Mutex([String: (bytes: [UInt8], expires: ContinuousClock.Instant)]())
+
+    init(lifetime: Duration) {
+        self.lifetime = lifetime
+    }
+
+    func value(for key: String, _ make: () async throws -> [UInt8]) async throws -> [UInt8] {
+        let now = ContinuousClock.now
+        if let hit = entries.withLock({ $0[key] }), hit.expires > now { return hit.bytes }
+        let bytes = try await make()
+        entries.withLock { e in
+            if e.count > 256 { e = e.filter { $0.value.expires > now } }
+            e[key] = (bytes, now + lifetime)
+        }
+        return bytes
     }
 }

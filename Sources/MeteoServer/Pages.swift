@@ -32,7 +32,8 @@ enum Pages {
 
     /// The world map, parsed and projected once.
     static let worldMap: WorldMap? = {
-        guard let url = Bundle.module.url(forResource: "world-110m.topo", withExtension: "json"),
+        let resources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources")
+        guard let url = BundledResource.locate("world-110m.topo.json", module: "MeteoServer", sourceResources: resources),
               let data = try? Data(contentsOf: url) else { return nil }
         return try? WorldMap(topoJSON: Array(data))
     }()

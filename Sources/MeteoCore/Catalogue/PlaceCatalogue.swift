@@ -52,19 +52,11 @@ public struct PlaceCatalogue: Sendable {
     static func locateBundledCSV(environment: [String: String]) throws(MeteoError) -> URL {
         if let path = environment["METEO_CATALOGUE"], !path.isEmpty { return URL(fileURLWithPath: path) }
         let fileName = "cities15000.csv"
-        var candidates: [URL] = []
-        let resourceDirs = ["meteo_MeteoCore.resources", "meteo_MeteoCore.bundle"]
-        let bases = [Bundle.main.bundleURL, Bundle.main.executableURL?.deletingLastPathComponent()].compactMap { $0 }
-        for base in bases {
-            for dir in resourceDirs {
-                candidates.append(base.appendingPathComponent(dir).appendingPathComponent(fileName))
-                candidates.append(base.appendingPathComponent(dir).appendingPathComponent("Contents/Resources").appendingPathComponent(fileName))
-            }
+        if let found = BundledResource.locate(fileName, module: "MeteoCore",
+                                              sourceResources: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                                                  .appendingPathComponent("Resources")) {
+            return found
         }
-        // A development checkout: the file beside this source file.
-        candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Resources").appendingPathComponent(fileName))
-        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) { return found }
         throw MeteoError(code: .io,
                          "the bundled place catalogue (\(fileName)) was not found next to the meteo binary: keep the meteo_MeteoCore.resources folder beside it, or set METEO_CATALOGUE to the file")
     }
@@ -209,5 +201,24 @@ public struct PlaceCatalogue: Sendable {
             swap(&prev, &cur)
         }
         return prev[b.count]
+    }
+}
+
+/// Finds a file that SwiftPM copied into a module's resource bundle, without `Bundle.module`
+/// (whose accessor stops the program when the bundle is missing): beside the executable,
+/// then in the source tree of a development checkout.
+public enum BundledResource {
+    public static func locate(_ fileName: String, module: String, sourceResources: URL) -> URL? {
+        var candidates: [URL] = []
+        let resourceDirs = ["meteo_\(module).resources", "meteo_\(module).bundle"]
+        let bases = [Bundle.main.bundleURL, Bundle.main.executableURL?.deletingLastPathComponent()].compactMap { $0 }
+        for base in bases {
+            for dir in resourceDirs {
+                candidates.append(base.appendingPathComponent(dir).appendingPathComponent(fileName))
+                candidates.append(base.appendingPathComponent(dir).appendingPathComponent("Contents/Resources").appendingPathComponent(fileName))
+            }
+        }
+        candidates.append(sourceResources.appendingPathComponent(fileName))
+        return candidates.first { FileManager.default.fileExists(atPath: $0.path) }
     }
 }

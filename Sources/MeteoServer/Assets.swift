@@ -19,6 +19,7 @@ enum Assets {
     .figures b{display:block;font-size:1.45rem;color:var(--fg);margin-top:.2rem;font-variant-numeric:tabular-nums}
     .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:1rem;margin-top:1rem}
     .card svg{width:100%;height:auto;display:block}
+    .card.narrow svg{max-width:820px;margin:0 auto}
     form.controls{display:flex;gap:.8rem;flex-wrap:wrap;align-items:end;margin-bottom:.6rem}
     form.controls label{font-size:.8rem;color:var(--muted);display:flex;flex-direction:column;gap:.2rem}
     select,input,button{font:inherit;padding:.3rem .5rem;border:1px solid var(--line);border-radius:6px;background:#fff}

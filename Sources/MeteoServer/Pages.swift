@@ -97,7 +97,7 @@ enum Pages {
                 <label>y<select name="y">\(options(y.field))</select></label>
                 <label>region<select name="region">\(regionOptions(region?.name))</select></label>
                 <button type="submit">Plot</button></form>
-                <div class="card">\(chart)</div>
+                <div class="card narrow">\(chart)</div>
                 <p class="muted">The latest observation of each place (\(points.count) with both values); colour: temperature.</p>
                 """
                 return layout(title: "Scatterplot", active: "/scatter", body: body)
@@ -115,7 +115,7 @@ enum Pages {
                 let body = """
                 <h1>Correlations\(region.map { " — " + HTML.escape($0.name) } ?? "")</h1>
                 \(regionLinks("/heatmap", current: region?.name))
-                <div class="card">\(heatmap)</div>
+                <div class="card narrow">\(heatmap)</div>
                 <p class="muted">Over \(report.summary.observations) observations, pairwise-complete; – where undefined (a constant or missing variable). Computed by the \(HTML.escape(report.engine)) engine.</p>
                 """
                 return layout(title: "Correlations", active: "/heatmap", body: body)

@@ -173,6 +173,7 @@ let package = Package(
             name: "MeteoServerTests",
             dependencies: ["MeteoCore", "MeteoServer", "MeteoEmbedded", "MeteoAnalytics",
                            .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -67,6 +67,11 @@ enum Assets {
         var source = new EventSource("/api/stream");
         source.onopen = function () { if (status) { status.textContent = "live"; status.className = "on"; } };
         source.onerror = function () { if (status) { status.textContent = "reconnecting\u2026"; status.className = ""; } };
+        // Leaving the page closes its stream: a page kept in the back/forward cache would hold
+        // its connection open, and with six of them the browser could load nothing more from
+        // this server. A page shown again from that cache is reloaded, fresh and live again.
+        window.addEventListener("pagehide", function () { source.close(); });
+        window.addEventListener("pageshow", function (e) { if (e.persisted) { window.location.reload(); } });
         source.addEventListener("figures", function (e) {
           var f = JSON.parse(e.data);
           Object.keys(figureText).forEach(function (k) {
@@ -74,8 +79,14 @@ enum Assets {
           });
         });
         source.addEventListener("latest", function (e) {
+          var flashed = [], byPlace = {};
+          // One pass over the page's places, not one search of the whole page per observation.
+          document.querySelectorAll("[data-place]").forEach(function (el) {
+            var id = el.getAttribute("data-place");
+            (byPlace[id] = byPlace[id] || []).push(el);
+          });
           JSON.parse(e.data).forEach(function (o) {
-            document.querySelectorAll('[data-place="' + CSS.escape(o.place_id) + '"]').forEach(function (el) {
+            (Object.prototype.hasOwnProperty.call(byPlace, o.place_id) ? byPlace[o.place_id] : []).forEach(function (el) {
               if (el.tagName.toLowerCase() === "circle") {
                 el.setAttribute("fill", o.marker_color);
                 var t = el.querySelector("title");
@@ -86,10 +97,17 @@ enum Assets {
                   if (k === "observed_at") { set(td, o.observed_at.replace("T", " ").replace("Z", "")); }
                   else if (k in decimals) { set(td, fmt(o[k], decimals[k])); td.setAttribute("data-value", o[k] === null ? "" : o[k]); }
                 });
-                el.classList.remove("flash"); void el.offsetWidth; el.classList.add("flash");
+                flashed.push(el);
               }
             });
           });
+          // Restart the rows' flash with one layout for all, not one per row: a poll can change
+          // every row, and a forced layout of the whole table per row froze the page for a minute.
+          if (flashed.length) {
+            flashed.forEach(function (el) { el.classList.remove("flash"); });
+            void document.body.offsetWidth;
+            flashed.forEach(function (el) { el.classList.add("flash"); });
+          }
         });
       }
       document.querySelectorAll("table.sortable").forEach(function (table) {

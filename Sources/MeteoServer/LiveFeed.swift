@@ -94,7 +94,7 @@ public final class LiveFeed: Service, Sendable {
     public func run() async throws {
         var beat = 0
         await withGracefulShutdownHandler {
-            while !Task.isCancelled {
+            while !Task.isCancelled, !state.withLock({ $0.stopped }) {
                 do { try await Task.sleep(for: interval) } catch { break }
                 beat += 1
                 guard subscriberCount > 0 else { continue }

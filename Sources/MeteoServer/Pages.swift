@@ -255,6 +255,7 @@ enum Pages {
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(HTML.escape(title)) · Meteo</title>
+        <link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='7' fill='%231f6feb'/%3E%3C/svg%3E">
         <link rel="stylesheet" href="/static/meteo.css"></head>
         <body data-live="\(live ? "on" : "off")">
         <header><span class="brand">Meteo</span><nav>\(links)</nav><span id="live-status">static</span></header>

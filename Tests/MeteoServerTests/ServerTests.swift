@@ -7,6 +7,7 @@ import MeteoCore
 import MeteoEmbedded
 import Metrics
 import Prometheus
+import ServiceLifecycle
 @testable import MeteoServer
 import Testing
 
@@ -240,6 +241,23 @@ struct LiveFeedTests {
             #expect(figures["places"] == .number(4))
         }
         #expect(feed.subscriberCount == 0)
+    }
+
+    @Test func gracefulShutdownEndsTheFeedAndItsStreams() async throws {
+        let f = try await Fixture(places: 2, ticks: 1)
+        defer { try? FileManager.default.removeItem(at: f.dir) }
+        let stream = f.deps.feed.subscribe()
+        let group = ServiceGroup(services: [f.deps.feed], logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            try await Task.sleep(for: .milliseconds(100))
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()  // a feed that kept polling would hang the test here
+        }
+        var chunks = 0
+        for await _ in stream { chunks += 1 }
+        #expect(chunks == 1, "the open stream ended after its retry line")
+        #expect(f.deps.feed.subscriberCount == 0)
     }
 
     @Test func theStreamRouteAnswersWithAnEventStream() async throws {

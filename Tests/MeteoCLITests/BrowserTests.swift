@@ -144,7 +144,7 @@ struct ServerProcess {
         for attempt in 1...3 {
             let port = try freePort()
             let logFile = dataDir.appendingPathComponent("serve-\(attempt).log")
-            FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
             let handle = try FileHandle(forWritingTo: logFile)
             let process = Process()
             process.executableURL = MeteoProcess.binary

@@ -357,3 +357,68 @@ struct PipelineTests {
         #expect(stats.ticks == publisher.queuedCount - 1)
     }
 }
+
+@Suite("Data lake writer")
+struct LakeWriterTests {
+    let logger = Logger(label: "lake-test")
+
+    func files(_ dir: URL) -> [String] {
+        (FileManager.default.enumerator(atPath: dir.path)?.allObjects as? [String] ?? [])
+            .filter { $0.hasSuffix(".jsonl") || $0.hasSuffix(".tmp") }.sorted()
+    }
+
+    @Test func observationsLandInHourPartitionsAsEventLinesWholeFilesOnly() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-lake-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let places = Array(try PlaceCatalogue.bundled().places(in: Region.builtin).prefix(5))
+        // Ticks 40 minutes apart from 23:00 UTC: hours 23, 00 and 01 of two days.
+        let source = SyntheticSource(seed: 3, start: Date(timeIntervalSince1970: 1_764_457_200), step: .seconds(2400))
+        var rows: [Observation] = []
+        for tick in 0..<Int64(4) { rows += source.observations(places: places, tick: tick) }
+        rows[0].name = "<script>\n\"quoted\""
+        let lake = try LakeWriter(directory: dir, writerID: "w1")
+        let written = try lake.write(rows)
+        #expect(files(dir) == [
+            "date=2025-11-29/hour=23/part-w1-000001.jsonl",
+            "date=2025-11-30/hour=00/part-w1-000002.jsonl",
+            "date=2025-11-30/hour=01/part-w1-000003.jsonl",
+        ], "one file per hour, no temporary file left")
+        #expect(written.count == 3)
+        var back: [Observation] = []
+        for url in written {
+            let text = try String(contentsOf: url, encoding: .utf8)
+            #expect(text.hasSuffix("\n"))
+            for line in text.split(separator: "\n") { back.append(try EventCodec.decode(Array(line.utf8))) }
+        }
+        #expect(back.sorted { ($0.observedAt, $0.placeID) < ($1.observedAt, $1.placeID) }
+                == rows.sorted { ($0.observedAt, $0.placeID) < ($1.observedAt, $1.placeID) }, "every line is an observation, exactly")
+
+        // A new writer of the same id goes on after the highest sequence in the lake.
+        let again = try LakeWriter(directory: dir, writerID: "w1")
+        let more = try again.write(Array(rows.prefix(1)))
+        #expect(more.map(\.lastPathComponent) == ["part-w1-000004.jsonl"])
+        #expect(throws: MeteoError.self) { try LakeWriter(directory: dir, writerID: "../x") }
+    }
+
+    @Test func theSinkWritesTheStoreAndTheLakeAndCommitsAfterBoth() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-lake-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = try EmbeddedLog.open(dataDir: dir, logger: logger)
+        let store = try SQLiteStore.open(dataDir: dir, logger: logger)
+        let obs = SyntheticSource(seed: 8).observations(places: Array(try PlaceCatalogue.bundled().places(in: Region.builtin).prefix(120)), tick: 0)
+        try await log.publisher().publish(obs.map { OutgoingMessage(key: $0.placeID, value: EventCodec.encode($0)) }, to: "weather.observations")
+        let lake = try LakeWriter(directory: dir.appendingPathComponent("lake"), writerID: "sink")
+        let sink = Sink(consumer: try log.consumer(group: "g", topic: "weather.observations"),
+                        writer: StoreAndLakeWriter(store: store, lake: lake),
+                        configuration: .init(batchSize: 50, pollTimeout: .milliseconds(20), stopWhenIdle: { true }), logger: logger)
+        try await sink.run()
+        #expect(try await store.count() == 120)
+        let lines = try files(dir.appendingPathComponent("lake")).reduce(0) { n, path in
+            n + (try String(contentsOf: dir.appendingPathComponent("lake").appendingPathComponent(path), encoding: .utf8)).split(separator: "\n").count
+        }
+        #expect(lines == 120)
+        #expect(try await log.stats(group: "g", topic: "weather.observations").lag == 0)
+        try await log.close()
+        try await store.close()
+    }
+}

@@ -20,6 +20,8 @@ public struct MeteoConfiguration: Sendable, Hashable {
     public var store: Store = .sqlite
     /// The analytics engine.
     public var engine: Engine = .auto
+    /// A data lake folder the sink also writes (partitioned NDJSON for Spark); nil: none.
+    public var lake: String? = nil
     /// The topic the ingestor publishes to and the sink reads.
     public var topic: String = "weather.observations"
     /// The sink's consumer group.
@@ -88,6 +90,7 @@ public struct MeteoConfiguration: Sendable, Hashable {
         ConfigKey("data-dir", "folder of the embedded log and store (default ./meteo-data)"),
         ConfigKey("bus", "embedded | kafka (default embedded)"),
         ConfigKey("store", "sqlite | mongodb (default sqlite)"),
+        ConfigKey("lake", "folder of the data lake the sink also writes: DIR/date=YYYY-MM-DD/hour=HH/part-*.jsonl (default none)"),
         ConfigKey("engine", "analytics engine: auto | in-process | mongodb (default auto: mongodb with --store mongodb)"),
         ConfigKey("topic", "bus topic (default weather.observations)"),
         ConfigKey("group", "sink consumer group (default meteo-sink)"),
@@ -167,6 +170,7 @@ public struct MeteoConfiguration: Sendable, Hashable {
         if let v = try choice("bus", Bus.self) { c.bus = v }
         if let v = try choice("store", Store.self) { c.store = v }
         if let v = try choice("engine", Engine.self) { c.engine = v }
+        if let (v, _) = text("lake"), !v.isEmpty { c.lake = v }
         if let v = try nonEmpty("topic") { c.topic = v }
         if let v = try nonEmpty("group") { c.group = v }
         if let v = try choice("source", SourceKind.self) { c.source = v }

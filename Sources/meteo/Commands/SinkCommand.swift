@@ -49,6 +49,9 @@ struct SinkCommand: AsyncParsableCommand {
             help: ArgumentHelp("How long a partial batch may wait for more events before it is written (METEO_FLUSH_INTERVAL): 0 (default: at once), 500ms, 2s.", valueName: "duration"))
     var flushInterval: String?
 
+    @Option(help: ArgumentHelp("Also write each batch to this data lake folder, as NDJSON partitioned by observed hour (METEO_LAKE): DIR/date=YYYY-MM-DD/hour=HH/part-<writer>-<seq>.jsonl; see docs/lake.md.", valueName: "dir"))
+    var lake: String?
+
     @Option(help: "auto, event, legacy-owm or owm-current.")
     var format: String = "auto"
 
@@ -69,7 +72,7 @@ struct SinkCommand: AsyncParsableCommand {
                 throw MeteoError(code: .invalidConfiguration, "invalid --format '\(format)': expected \(PayloadFormat.allCases.map(\.rawValue).joined(separator: " | "))")
             }
             var extra: [String: String?] = [
-                "group": group, "topic": topic, "batch-size": batchSize.map(String.init), "flush-interval": flushInterval, "dlq-topic": dlqTopic,
+                "group": group, "topic": topic, "batch-size": batchSize.map(String.init), "flush-interval": flushInterval, "dlq-topic": dlqTopic, "lake": lake,
             ]
             extra.merge(busOptions.flags) { _, new in new }
             extra.merge(storeOptions.flags) { _, new in new }
@@ -82,9 +85,15 @@ struct SinkCommand: AsyncParsableCommand {
             let parts = try await backends.makeSinkParts(store: storage, group: configuration.group, topic: configuration.topic) { assigned, partitions in
                 Terminal.progress("  partitions \(assigned ? "assigned" : "revoked"): \(partitions.isEmpty ? "none" : partitions.joined(separator: " "))")
             }
+            var writer = parts.writer
+            if let lake = configuration.lake {
+                let lakeWriter = try LakeWriter(directory: URL(fileURLWithPath: lake, isDirectory: true), writerID: LakeWriter.defaultWriterID())
+                writer = StoreAndLakeWriter(store: parts.writer, lake: lakeWriter)
+                Terminal.progress("  and the lake in \(lake) (writer \(lakeWriter.writerID))")
+            }
             let sink = Sink(
                 consumer: parts.consumer,
-                writer: parts.writer,
+                writer: writer,
                 configuration: .init(batchSize: configuration.batchSize, flushInterval: configuration.flushInterval, format: payloadFormat,
                                      stopWhenIdle: untilIdle ? { @Sendable [consumer = parts.consumer] in (try? await consumer.caughtUp()) ?? false } : nil, crashAfterWrites: crash),
                 logger: logger,

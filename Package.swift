@@ -98,6 +98,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A reader of Arrow IPC streams (Spark Connect's result batches), in Swift: no Arrow
+        // or FlatBuffers package is available.
+        .target(
+            name: "MeteoArrow",
+            dependencies: ["MeteoCore"]
+        ),
         .target(
             name: "MeteoAnalytics",
             dependencies: [
@@ -168,6 +174,10 @@ let package = Package(
             name: "MeteoAnalyticsTests",
             dependencies: ["MeteoCore", "MeteoAnalytics", "MeteoEmbedded", "MeteoSources",
                            .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "MeteoArrowTests",
+            dependencies: ["MeteoArrow", "MeteoCore"]
         ),
         .testTarget(
             name: "MeteoServerTests",

@@ -53,11 +53,7 @@ public struct MongoAnalyticsEngine: AnalyticsEngine {
         async let snow = aggregatePlaces(match, .snow)
         async let both = aggregatePlaces(match, .rainAndSnow)
 
-        var regionList = try await regions
-        if let requested = request.region {
-            regionList = regionList.filter { $0.key == requested }
-            if regionList.isEmpty { regionList = [Self.emptyGroup(requested)] }
-        }
+        let regionList = AnalysisReport.regions(try await regions, requested: request.region)
         let facets = try await latest
         let report = AnalysisReport(
             engine: name, request: request, summary: summary, correlation: try await correlation,
@@ -132,11 +128,6 @@ public struct MongoAnalyticsEngine: AnalyticsEngine {
     }
 
     // MARK: Regions and countries
-
-    static func emptyGroup(_ key: String) -> AnalysisReport.GroupSummary {
-        let none = VariableStats(n: 0, mean: nil, min: nil, max: nil)
-        return .init(key: key, observations: 0, places: 0, temperatureC: none, humidityPct: none, pressureHPa: none, windSpeedMS: none)
-    }
 
     /// Per value of `key` (`region`: rows without a region are left out), sorted by name.
     func aggregateGroups(_ match: BSONDocument, key: String) async throws -> [AnalysisReport.GroupSummary] {

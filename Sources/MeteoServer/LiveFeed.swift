@@ -142,7 +142,7 @@ public final class LiveFeed: Service, Sendable {
             w.raw("{")
             EventCodec.write(o, into: &w, leadingComma: false)
             w.key("marker_color")
-            w.string(ColorScale.temperature.color(for: o.temperatureC).hex)
+            w.string(ChartColors.temperature(o.temperatureC))
             w.raw("}")
         }
         w.raw("]")

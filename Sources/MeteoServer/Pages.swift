@@ -274,14 +274,14 @@ enum Pages {
         }
         return """
         <section class="figures">
-        \(item("places", "places", f.places.grouped))
-        \(item("observations", "observations", f.observations.grouped))
+        \(item("places", "places", formatCount(f.places)))
+        \(item("observations", "observations", formatCount(f.observations)))
         \(item("last_update", "last update (UTC)", f.lastUpdate.map { ISO8601.string(from: $0).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "") } ?? "–"))
         \(item("mean_temperature_c", "mean temperature", format(f.meanTemperatureC, 1) + " °C"))
         \(item("mean_humidity_pct", "mean humidity", format(f.meanHumidityPct, 1) + " %"))
-        \(item("rain_places", "places with rain", f.rainPlaces.grouped))
-        \(item("snow_places", "places with snow", f.snowPlaces.grouped))
-        \(item("dead_letters", "dead letters", f.deadLetters.map { $0.grouped } ?? "–"))
+        \(item("rain_places", "places with rain", formatCount(f.rainPlaces)))
+        \(item("snow_places", "places with snow", formatCount(f.snowPlaces)))
+        \(item("dead_letters", "dead letters", f.deadLetters.map(formatCount) ?? "–"))
         </section>
         """
     }
@@ -330,15 +330,3 @@ enum Pages {
     }
 }
 
-extension Int {
-    /// With thousands separators: 101,060.
-    var grouped: String {
-        let digits = String(abs(self))
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return (self < 0 ? "-" : "") + out
-    }
-}

@@ -46,22 +46,12 @@ public struct FrameAnalyzer: Sendable {
 
     /// Per region, sorted by name. With `requested`, exactly that region, even without rows.
     public func regions(requested: String? = nil) -> [AnalysisReport.GroupSummary] {
-        var out = groups(frame.regionIndex, names: frame.regions)
-        if let requested {
-            out = out.filter { $0.key == requested }
-            if out.isEmpty { out = [Self.emptyGroup(requested)] }
-        }
-        return out
+        AnalysisReport.regions(groups(frame.regionIndex, names: frame.regions), requested: requested)
     }
 
     /// Per country code, sorted.
     public func countries() -> [AnalysisReport.GroupSummary] {
         groups(frame.countryIndex, names: frame.countries)
-    }
-
-    static func emptyGroup(_ key: String) -> AnalysisReport.GroupSummary {
-        let none = VariableStats(n: 0, mean: nil, min: nil, max: nil)
-        return .init(key: key, observations: 0, places: 0, temperatureC: none, humidityPct: none, pressureHPa: none, windSpeedMS: none)
     }
 
     private func groups(_ index: [Int16], names: [String]) -> [AnalysisReport.GroupSummary] {

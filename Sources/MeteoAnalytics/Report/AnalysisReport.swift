@@ -105,6 +105,16 @@ public struct AnalysisReport: Sendable, Hashable {
         }
     }
 
+    /// The region groups of a request: with `requested`, exactly that region's entry, an
+    /// empty one when it has no rows (`docs/analytics.md`); all of them otherwise.
+    public static func regions(_ groups: [GroupSummary], requested: String?) -> [GroupSummary] {
+        guard let requested else { return groups }
+        let chosen = groups.filter { $0.key == requested }
+        guard chosen.isEmpty else { return chosen }
+        let none = VariableStats(n: 0, mean: nil, min: nil, max: nil)
+        return [GroupSummary(key: requested, observations: 0, places: 0, temperatureC: none, humidityPct: none, pressureHPa: none, windSpeedMS: none)]
+    }
+
     /// A place's latest observation, as listed by rain, snow and the extremes.
     public struct PlaceRow: Sendable, Hashable {
         public var placeID: String

@@ -46,12 +46,4 @@ func formatValue(_ value: Double?, _ unit: String, decimals: Int = 1) -> String 
     return String(format: "%.\(decimals)f", value) + (unit.isEmpty ? "" : " \(unit)")
 }
 
-func formatCount(_ n: Int) -> String {
-    let s = String(n)
-    var out = ""
-    for (i, c) in s.reversed().enumerated() {
-        if i > 0 && i % 3 == 0 && c != "-" { out.append(",") }
-        out.append(c)
-    }
-    return String(out.reversed())
-}
+

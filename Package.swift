@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "MeteoServer", targets: ["MeteoServer"]),
         .library(name: "MeteoKafka", targets: ["MeteoKafka"]),
         .library(name: "MeteoMongo", targets: ["MeteoMongo"]),
+        .library(name: "MeteoSpark", targets: ["MeteoSpark"]),
     ],
     traits: [
         // Reserved for the optional adapters; each needs a system library or a large build.
@@ -32,6 +33,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Spark Connect (trait Spark): the generated messages and client, and the HTTP/2 transport.
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     ],
     targets: [
         .target(
@@ -104,6 +110,21 @@ let package = Package(
             name: "MeteoArrow",
             dependencies: ["MeteoCore"]
         ),
+        // Spark Connect: the engine and its SQL are plain Swift; the gRPC client and the code
+        // generated from Spark's protocol files (Generated/, by scripts/generate-spark-connect)
+        // are compiled only with the Spark trait.
+        .target(
+            name: "MeteoSpark",
+            dependencies: [
+                "MeteoCore", "MeteoAnalytics", "MeteoArrow",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRPCCore", package: "grpc-swift-2", condition: .when(traits: ["Spark"])),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport", condition: .when(traits: ["Spark"])),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf", condition: .when(traits: ["Spark"])),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf", condition: .when(traits: ["Spark"])),
+            ]
+        ),
         .target(
             name: "MeteoAnalytics",
             dependencies: [
@@ -130,6 +151,7 @@ let package = Package(
                 "MeteoCore", "MeteoSources", "MeteoEmbedded", "MeteoPipeline", "MeteoAnalytics", "MeteoServer",
                 .target(name: "MeteoKafka", condition: .when(traits: ["Kafka"])),
                 .target(name: "MeteoMongo", condition: .when(traits: ["MongoDB"])),
+                "MeteoSpark",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -178,6 +200,11 @@ let package = Package(
         .testTarget(
             name: "MeteoArrowTests",
             dependencies: ["MeteoArrow", "MeteoCore"]
+        ),
+        .testTarget(
+            name: "MeteoSparkTests",
+            dependencies: ["MeteoSpark", "MeteoCore", "MeteoAnalytics", "MeteoArrow",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "MeteoServerTests",

@@ -31,6 +31,12 @@ public struct ArrowField: Sendable, Hashable {
     public var name: String
     public var type: ArrowType
     public var nullable: Bool
+
+    public init(name: String, type: ArrowType, nullable: Bool) {
+        self.name = name
+        self.type = type
+        self.nullable = nullable
+    }
 }
 
 /// One column of a record batch; nil is a null.
@@ -71,6 +77,11 @@ public enum ArrowColumn: Sendable, Hashable {
 public struct ArrowRecordBatch: Sendable, Hashable {
     public var length: Int
     public var columns: [ArrowColumn]
+
+    public init(length: Int, columns: [ArrowColumn]) {
+        self.length = length
+        self.columns = columns
+    }
 }
 
 /// Reads an Arrow IPC stream (the format of Spark Connect's `arrow_batch.data`): an optional

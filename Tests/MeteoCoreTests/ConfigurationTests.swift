@@ -30,6 +30,24 @@ struct ConfigurationTests {
         #expect(places.map(\.name) == ["Strasbourg", "Paris"])
     }
 
+    @Test func sparkEngineAndAddressComeFromFlagsMeteoSparkOrSparkRemote() throws {
+        let spark = try MeteoConfiguration.resolve(try ConfigLayers.load(flags: ["engine": "spark", "lake": "/data/lake"],
+                                                                          environment: ["SPARK_REMOTE": "sc://10.0.0.5:15002/;token=T0K"]))
+        #expect(spark.engine == .spark && spark.lake == "/data/lake")
+        #expect(spark.sparkRemote?.value == "sc://10.0.0.5:15002/;token=T0K")
+        let mine = try MeteoConfiguration.resolve(try ConfigLayers.load(flags: [:], environment: [
+            "METEO_SPARK": "sc://127.0.0.1:15010", "SPARK_REMOTE": "sc://10.0.0.5:15002", "METEO_ENGINE": "embedded"]))
+        #expect(mine.sparkRemote?.value == "sc://127.0.0.1:15010", "Meteo's own setting wins over SPARK_REMOTE")
+        #expect(mine.engine == .inProcess, "embedded is another name of the in-process engine")
+        #expect(try MeteoConfiguration.resolve(ConfigLayers()).sparkRemote == nil)
+        do {
+            _ = try MeteoConfiguration.resolve(try ConfigLayers.load(flags: ["spark": "http://h:1/?token=SECRET"], environment: [:]))
+            Issue.record("an http:// address was accepted")
+        } catch {
+            #expect(error.message.contains("sc://") && !error.message.contains("SECRET"))
+        }
+    }
+
     @Test func kafkaPropertiesLayerPerPropertyWithLibrdkafkaNames() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-config-\(UUID()).json")
         try Data(#"{"kafka_property": {"linger.ms": 20, "sasl.mechanism": "PLAIN", "acks": "all"}, "brokers": "k1:9092, k2:9093"}"#.utf8).write(to: file)

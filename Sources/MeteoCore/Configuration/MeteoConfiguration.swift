@@ -7,7 +7,7 @@ public struct MeteoConfiguration: Sendable, Hashable {
     public enum Store: String, Sendable, CaseIterable { case sqlite, mongodb }
     /// Where the analyses run: `auto` is on the MongoDB server with `--store mongodb`, in
     /// this process otherwise.
-    public enum Engine: String, Sendable, CaseIterable { case auto, inProcess = "in-process", mongodb }
+    public enum Engine: String, Sendable, CaseIterable { case auto, inProcess = "in-process", mongodb, spark }
     public enum SourceKind: String, Sendable, CaseIterable {
         case openMeteo = "open-meteo", openWeatherMap = "openweathermap", replay, synthetic
     }
@@ -71,6 +71,10 @@ public struct MeteoConfiguration: Sendable, Hashable {
     /// Kafka topic for messages the sink cannot decode; nil means `<topic>.dlq`.
     public var deadLetterTopic: String? = nil
 
+    /// Spark Connect address for `--engine spark` (`--spark`, METEO_SPARK, or Spark's own
+    /// SPARK_REMOTE): `sc://host:port/;token=…`. It may hold a token, so it is a ``Secret``.
+    public var sparkRemote: Secret? = nil
+
     /// MongoDB connection string for `--store mongodb` (`--mongo-uri`, METEO_MONGO_URI); it
     /// may hold a password, so it is kept as a ``Secret``.
     public var mongoURI: Secret? = nil
@@ -91,7 +95,8 @@ public struct MeteoConfiguration: Sendable, Hashable {
         ConfigKey("bus", "embedded | kafka (default embedded)"),
         ConfigKey("store", "sqlite | mongodb (default sqlite)"),
         ConfigKey("lake", "folder of the data lake the sink also writes: DIR/date=YYYY-MM-DD/hour=HH/part-*.jsonl (default none)"),
-        ConfigKey("engine", "analytics engine: auto | in-process | mongodb (default auto: mongodb with --store mongodb)"),
+        ConfigKey("engine", "analytics engine: auto | in-process (or embedded) | mongodb | spark (default auto: mongodb with --store mongodb, in-process otherwise)"),
+        ConfigKey("spark", "Spark Connect address for --engine spark, sc://host:port[/;token=…] (default SPARK_REMOTE, else sc://127.0.0.1:15002)"),
         ConfigKey("topic", "bus topic (default weather.observations)"),
         ConfigKey("group", "sink consumer group (default meteo-sink)"),
         ConfigKey("source", "open-meteo | openweathermap | replay | synthetic (default open-meteo)"),
@@ -169,7 +174,21 @@ public struct MeteoConfiguration: Sendable, Hashable {
         if let (v, _) = text("data-dir"), !v.isEmpty { c.dataDir = v }
         if let v = try choice("bus", Bus.self) { c.bus = v }
         if let v = try choice("store", Store.self) { c.store = v }
-        if let v = try choice("engine", Engine.self) { c.engine = v }
+        if let (v, _) = text("engine"), v.trimmingCharacters(in: .whitespaces).lowercased() == "embedded" {
+            c.engine = .inProcess
+        } else if let v = try choice("engine", Engine.self) {
+            c.engine = v
+        }
+        let sparkText = text("spark") ?? layers.environment["SPARK_REMOTE"].flatMap { $0.isEmpty ? nil : ($0, ConfigOrigin.environment("SPARK_REMOTE")) }
+        if let (v, o) = sparkText {
+            let t = v.trimmingCharacters(in: .whitespaces)
+            guard t.hasPrefix("sc://") else {
+                // Never echo the value: it may hold a token.
+                throw MeteoError(code: .invalidConfiguration,
+                                 "invalid Spark Connect address (from \(o)): expected sc://host:port, such as sc://127.0.0.1:15002")
+            }
+            c.sparkRemote = Secret(t)
+        }
         if let (v, _) = text("lake"), !v.isEmpty { c.lake = v }
         if let v = try nonEmpty("topic") { c.topic = v }
         if let v = try nonEmpty("group") { c.group = v }

@@ -24,6 +24,8 @@ public struct MeteoError: Error, Sendable, CustomStringConvertible, CustomDebugS
         public static let bus = Code("bus")
         /// The store failed (SQLite or MongoDB).
         public static let store = Code("store")
+        /// The analytics engine (Spark) refused or failed a query.
+        public static let analytics = Code("analytics")
         /// A file could not be read or written.
         public static let io = Code("io")
         /// Something Meteo did not expect; a bug.

@@ -11,7 +11,8 @@ struct AnalyzeCommand: AsyncParsableCommand {
         discussion: """
         Reads the stored observations (optionally of one region, one place, or a time range) \
         into memory column by column, or with --store mongodb runs aggregation pipelines on \
-        the MongoDB server, and computes:
+        the MongoDB server, or with --engine spark runs Spark SQL over the data lake on a Spark \
+        cluster through Spark Connect, and computes:
           - the Pearson correlation matrix of temperature, feels-like, humidity, pressure, wind, \
         gusts, cloud cover and visibility (pairwise-complete: a missing value drops only that pair);
           - per region and per country: observations, places, mean/min/max temperature and \
@@ -26,6 +27,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
           meteo analyze --region EuropeW --since 24h
           meteo analyze --place Strasbourg --window 15m --format csv > strasbourg.csv
           meteo analyze --format json | jq '.correlation'
+          meteo analyze --engine spark --spark sc://127.0.0.1:15002 --lake ./meteo-lake
         """
     )
 
@@ -40,8 +42,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @OptionGroup var range: TimeRangeOptions
     @OptionGroup(title: "Store") var storeOptions: StoreOptions
 
-    @Option(help: ArgumentHelp("Where the analyses run: auto (on the MongoDB server with --store mongodb, in this process otherwise), in-process or mongodb (METEO_ENGINE).", valueName: "engine"))
-    var engine: String?
+    @OptionGroup(title: "Engine") var engineOptions: EngineOptions
 
     @Option(help: ArgumentHelp("Width of the time windows: 15m, 1h, 1d, …", valueName: "width"))
     var window: String = "1h"
@@ -55,7 +56,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let logger = common.bootstrapLogging()
-            let configuration = try common.configuration(extra: storeOptions.flags.merging(["engine": engine]) { a, _ in a })
+            let configuration = try common.configuration(extra: storeOptions.flags.merging(engineOptions.flags) { a, _ in a })
             guard top >= 0 && top <= 1000 else { throw MeteoError(code: .invalidConfiguration, "--top must be between 0 and 1000") }
             guard let width = parseDuration(window), width.seconds >= 1, width.seconds.rounded() == width.seconds else {
                 throw MeteoError(code: .invalidConfiguration, "invalid --window '\(window)': give a whole number of seconds, minutes, hours or days, such as 15m, 1h or 1d")
@@ -72,7 +73,9 @@ struct AnalyzeCommand: AsyncParsableCommand {
             let backends = Backends(configuration: configuration, logger: logger)
             let store = try await backends.openStore()
             defer { Task { try? await store.close() } }
-            let report = try await backends.analyticsEngine(store: store).analyze(request)
+            let report = try await backends.withAnalyticsEngine(store: store) { engine in
+                try await engine.analyze(request)
+            }
             switch format {
             case .json: Terminal.out(report.jsonString)
             case .csv: FileHandle.standardOutput.write(Data(report.csv().utf8))

@@ -46,6 +46,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Seed of the synthetic weather (METEO_SEED).")
     var seed: UInt64?
 
+    @Option(help: ArgumentHelp("Also write the observations to this data lake folder, as the sink's --lake does (METEO_LAKE); meteo analyze --engine spark --lake DIR reads it.", valueName: "dir"))
+    var lake: String?
+
     @Flag(help: "Do not serve the page afterwards.")
     var noServe = false
 
@@ -64,7 +67,7 @@ struct DemoCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let logger = common.bootstrapLogging()
             if !noServe { _ = MetricsBootstrap.registry }  // before the pipeline makes its counters
-            let configuration = try common.configuration(extra: ["regions": regions, "bbox": bbox, "seed": seed.map(String.init)])
+            let configuration = try common.configuration(extra: ["regions": regions, "bbox": bbox, "seed": seed.map(String.init), "lake": lake])
             let backends = Backends(configuration: configuration, logger: logger)
             let catalogue = try PlaceCatalogue.bundled()
             var places = try configuration.selectedPlaces(in: catalogue)
@@ -79,6 +82,12 @@ struct DemoCommand: AsyncParsableCommand {
             let source = SyntheticSource(seed: configuration.seed, start: start, step: step)
 
             Terminal.progress("Meteo demo: synthetic weather for \(formatCount(places.count)) places × \(ticks) ticks → embedded log → SQLite store in \(configuration.dataDir)")
+            var writer: any SinkWriter = store
+            if let lake = configuration.lake {
+                let lakeWriter = try LakeWriter(directory: URL(fileURLWithPath: lake, isDirectory: true), writerID: LakeWriter.defaultWriterID())
+                writer = StoreAndLakeWriter(store: store, lake: lakeWriter)
+                Terminal.progress("  and the data lake in \(lake)")
+            }
             let clock = ContinuousClock()
             let began = clock.now
             let ingestDone = DoneFlag()
@@ -92,7 +101,7 @@ struct DemoCommand: AsyncParsableCommand {
             )
             let sink = Sink(
                 consumer: try log.consumer(group: configuration.group, topic: configuration.topic),
-                writer: store,
+                writer: writer,
                 configuration: .init(batchSize: configuration.batchSize, pollTimeout: .milliseconds(100),
                                      stopWhenIdle: { ingestDone.isSet }),
                 logger: logger,
@@ -133,7 +142,7 @@ struct DemoCommand: AsyncParsableCommand {
             if sunk.stored + sunk.deadLettered < ingest.published {
                 throw MeteoError(code: .internal, "the sink stored \(sunk.stored) and dead-lettered \(sunk.deadLettered) of \(ingest.published) published events")
             }
-            let report = try await backends.analyticsEngine(store: store).analyze(AnalysisRequest())
+            let report = try await backends.withAnalyticsEngine(store: store) { try await $0.analyze(AnalysisRequest()) }
             Terminal.out("\n" + ReportTable.render(report, windows: false))
             Terminal.out("\nNext: meteo query --place Strasbourg --data-dir \(configuration.dataDir)")
             Terminal.out("      meteo analyze --region EuropeW --window 15m --data-dir \(configuration.dataDir)")

@@ -38,6 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @OptionGroup(title: "Store") var storeOptions: StoreOptions
+    @OptionGroup(title: "Engine") var engineOptions: EngineOptions
 
     @Option(help: "Address to bind.")
     var host: String = "127.0.0.1"
@@ -48,7 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let logger = common.bootstrapLogging()
-            let configuration = try common.configuration(extra: storeOptions.flags)
+            let configuration = try common.configuration(extra: storeOptions.flags.merging(engineOptions.flags) { a, _ in a })
             try await Self.serve(configuration: configuration, host: host, port: port, logger: logger)
         }
     }
@@ -62,12 +63,14 @@ struct ServeCommand: AsyncParsableCommand {
         let backends = Backends(configuration: configuration, logger: logger)
         let store = try await backends.openStore()
         let feed = LiveFeed(store: store, deadLetters: store, logger: logger)
-        let deps = MeteoApp.Dependencies(store: store, deadLetters: store, engine: try backends.analyticsEngine(store: store),
+        let analytics = try backends.analyticsBackend(store: store)
+        let deps = MeteoApp.Dependencies(store: store, deadLetters: store, engine: analytics.engine,
                                          metrics: registry, feed: feed)
         let app = MeteoApp.make(deps, configuration: .init(host: host, port: port), logger: logger)
         Terminal.progress("Serving \(backends.storeDescription) on http://\(host):\(port)/ (Ctrl-C to stop)")
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: app), .init(service: feed)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [.init(service: app), .init(service: feed)] + (analytics.connection.map { [.init(service: $0)] } ?? []),
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

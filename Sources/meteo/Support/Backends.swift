@@ -10,6 +10,8 @@ import MeteoKafka
 #if MongoDB
 import MeteoMongo
 #endif
+import MeteoSpark
+import ServiceLifecycle
 
 /// The composition root's view of the configured backends. Only this file knows which
 /// adapter stands behind each seam; the commands and the pipeline see the protocols.
@@ -186,20 +188,75 @@ struct Backends {
         }
     }
 
+    static var sparkAvailable: Bool {
+        #if Spark
+        true
+        #else
+        false
+        #endif
+    }
+
+    /// The analytics engine and, for Spark, the client connection it needs running.
+    struct AnalyticsBackend {
+        var engine: any AnalyticsEngine
+        /// A connection to run beside the engine (a `Service`), and how to end it.
+        var connection: (any Service)?
+        var close: @Sendable () async -> Void = {}
+    }
+
     /// The analytics engine: on the MongoDB server when the store is MongoDB (unless
-    /// `--engine in-process`), in this process otherwise.
-    func analyticsEngine(store: any ObservationStore) throws -> any AnalyticsEngine {
+    /// `--engine in-process`), on Spark with `--engine spark`, in this process otherwise.
+    func analyticsBackend(store: any ObservationStore) throws -> AnalyticsBackend {
         switch configuration.engine {
         case .inProcess:
-            return InProcessEngine(store: store, logger: logger)
+            return AnalyticsBackend(engine: InProcessEngine(store: store, logger: logger))
+        case .spark:
+            guard Self.sparkAvailable else {
+                throw MeteoError(code: .invalidConfiguration,
+                                 "--engine spark needs a build with the Spark trait: swift build --traits Spark (it builds grpc-swift-2, a few minutes the first time); or use --engine in-process")
+            }
+            guard let lake = configuration.lake else {
+                throw MeteoError(code: .invalidConfiguration,
+                                 "--engine spark reads the data lake: give --lake DIR (or METEO_LAKE), the folder that meteo sink --lake DIR writes")
+            }
+            let remote = try configuration.sparkRemote.map { text throws(MeteoError) in try SparkRemote(parsing: text.value) }
+                ?? SparkRemote(host: "127.0.0.1")
+            #if Spark
+            let client = try SparkConnectClient(remote: remote, logger: logger)
+            return AnalyticsBackend(engine: SparkEngine(session: client, lake: lake, logger: logger), connection: client,
+                                    close: { await client.close() })
+            #else
+            _ = (lake, remote)
+            fatalError("unreachable")
+            #endif
         case .auto, .mongodb:
             #if MongoDB
-            if let mongo = store as? MongoStore { return MongoAnalyticsEngine(store: mongo, logger: logger) }
+            if let mongo = store as? MongoStore { return AnalyticsBackend(engine: MongoAnalyticsEngine(store: mongo, logger: logger)) }
             #endif
             guard configuration.engine == .auto else {
                 throw MeteoError(code: .invalidConfiguration, "--engine mongodb runs the analyses on the MongoDB store: add --store mongodb --mongo-uri URI, or use --engine in-process")
             }
-            return InProcessEngine(store: store, logger: logger)
+            return AnalyticsBackend(engine: InProcessEngine(store: store, logger: logger))
+        }
+    }
+
+    /// Runs `body` with the configured engine, its connection (Spark) running beside it and
+    /// closed after.
+    func withAnalyticsEngine<T: Sendable>(store: any ObservationStore, _ body: (any AnalyticsEngine) async throws -> T) async throws -> T {
+        let backend = try analyticsBackend(store: store)
+        guard let connection = backend.connection else { return try await body(backend.engine) }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await connection.run() }
+            do {
+                let result = try await body(backend.engine)
+                await backend.close()
+                try await group.waitForAll()
+                return result
+            } catch {
+                await backend.close()
+                group.cancelAll()
+                throw error
+            }
         }
     }
 }

@@ -1,0 +1,216 @@
+#if Spark
+import Foundation
+import MeteoCore
+import Testing
+
+/// `meteo analyze --engine spark` against a real Spark Connect server (scripts/services/spark),
+/// on a lake written by `meteo demo --lake`: the report must equal the in-process engine's on
+/// the store the same demo wrote, key by key, and pyspark's own client must agree with it.
+@Suite("Spark: meteo analyze --engine spark on a real Spark Connect server", .serialized,
+       .enabled(if: SparkTestServer.remote != nil, "set METEO_TEST_SPARK=sc://127.0.0.1:15002 (scripts/test starts scripts/services/spark)"),
+       .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+struct SparkEngineTests {
+    static var remote: String? { SparkTestServer.remote }
+
+    /// A demo run twice into the same store and lake: the store overwrites the second run's
+    /// events, the lake gets them again as new files (at-least-once), which Spark must drop.
+    static func demoLake() throws -> (dir: URL, lake: URL) {
+        let dir = MeteoProcess.temporaryDataDir()
+        let lake = dir.appendingPathComponent("lake")
+        for _ in 0..<2 {
+            let demo = try MeteoProcess.run(["demo", "--ticks", "3", "--no-serve", "--data-dir", dir.path, "--lake", lake.path])
+            #expect(demo.status == 0, "\(demo.stderr)")
+        }
+        return (dir, lake)
+    }
+
+    func analyze(_ arguments: [String], dir: URL) throws -> (JSONValue?, MeteoProcess.Result) {
+        let run = try MeteoProcess.run(["analyze", "--format", "json", "--data-dir", dir.path] + arguments)
+        return (try? JSONValue.parse(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), run)
+    }
+
+    @Test func sparkReportEqualsTheInProcessReportKeyByKey() throws {
+        let (dir, lake) = try Self.demoLake()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = FileManager.default.enumerator(atPath: lake.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".jsonl") } ?? []
+        #expect(files.count >= 2, "two runs wrote at least two lake files")
+
+        let variants: [[String]] = [
+            [],
+            ["--region", "EuropeW", "--window", "15m", "--top", "3"],
+            ["--place", "Strasbourg", "--window", "10m", "--top", "0"],
+            ["--since", "2000-01-01T00:00:00Z", "--window", "1d", "--top", "1000"],
+        ]
+        for extra in variants {
+            let (embedded, e) = try analyze(["--engine", "embedded"] + extra, dir: dir)
+            let (spark, s) = try analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path] + extra, dir: dir)
+            #expect(e.status == 0, "\(e.stderr)")
+            #expect(s.status == 0, "\(extra): \(s.stderr)")
+            guard let embedded, let spark else { Issue.record("\(extra): not JSON"); continue }
+            #expect(spark["engine"] == .string("spark") && embedded["engine"] == .string("in-process"))
+            let differences = JSONComparison.differences(embedded, spark, ignoring: ["engine"])
+            #expect(differences.isEmpty, "\(extra): \(differences.prefix(10).joined(separator: "\n"))")
+            if extra.isEmpty {
+                #expect(spark["observations"]?["count"] == .number(4890), "duplicates in the lake are dropped")
+                #expect(spark["observations"]?["places"] == .number(1630))
+            }
+        }
+    }
+
+    @Test func pysparkOwnClientAgreesWithMeteoOnTheSameLake() throws {
+        guard let python = ProcessInfo.processInfo.environment["METEO_SPARK_PYTHON"], !python.isEmpty else {
+            Issue.record("METEO_SPARK_PYTHON is not set (scripts/test sets it to the pyspark venv of scripts/services/spark)")
+            return
+        }
+        let (dir, lake) = try Self.demoLake()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (spark, s) = try analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path], dir: dir)
+        #expect(s.status == 0, "\(s.stderr)")
+        let reference = try PythonScript.run(python, "scripts/spark_reference.py", ["--remote", Self.remote!, "--lake", lake.path])
+        guard let spark, let ref = try? JSONValue.parse(reference) else { Issue.record("not JSON: \(reference.prefix(300))"); return }
+
+        for key in ["count", "places", "first", "last"] {
+            #expect(spark["observations"]?[key] == ref["observations"]?[key], "observations.\(key)")
+        }
+        // Regions: counts exactly, means and ranges to 1e-9 relative.
+        guard case .array(let ours)? = spark["regions"], case .array(let theirs)? = ref["regions"] else { Issue.record("regions"); return }
+        #expect(ours.count == theirs.count && ours.count == 10)
+        for (a, b) in zip(ours, theirs) {
+            #expect(a["region"] == b["region"])
+            #expect(a["observations"] == b["observations"] && a["places"] == b["places"])
+            for (variable, stats) in [("temperature_c", ["mean", "min", "max"]), ("humidity_pct", ["mean", "min", "max"]),
+                                      ("pressure_hpa", ["mean"]), ("wind_speed_ms", ["mean"])] {
+                for stat in stats {
+                    #expect(JSONComparison.close(a[variable]?[stat], b[variable]?[stat]), "\(a["region"] ?? .null) \(variable).\(stat)")
+                }
+            }
+        }
+        // Correlation: our sums and Pearson.r against Spark's own corr().
+        guard case .array(let variables)? = spark["correlation"]?["variables"], case .array(let matrix)? = spark["correlation"]?["matrix"] else {
+            Issue.record("correlation"); return
+        }
+        var compared = 0
+        for i in variables.indices {
+            for j in variables.indices where j > i {
+                guard case .string(let a) = variables[i], case .string(let b) = variables[j], case .array(let row) = matrix[i] else { continue }
+                let theirs = ref["correlation"]?["\(a)|\(b)"]
+                #expect(JSONComparison.close(row[j], theirs, tolerance: 1e-9), "r(\(a), \(b)): \(row[j]) vs \(theirs ?? .null)")
+                compared += 1
+            }
+        }
+        #expect(compared == 28)
+        // Rain and snow on the latest rows, per region.
+        for list in ["rain_places", "snow_places", "rain_and_snow_places"] {
+            #expect(spark[list]?["count"] == ref[list]?["count"], "\(list).count")
+            guard case .array(let byRegion)? = spark[list]?["by_region"] else { Issue.record("\(list).by_region"); continue }
+            for entry in byRegion {
+                guard case .string(let region)? = entry["region"] else { continue }
+                #expect(entry["count"] == (ref[list]?["by_region"]?[region] ?? .number(0)), "\(list) in \(region)")
+            }
+        }
+        // Windows: rows and mean temperature per (region, start).
+        guard case .array(let series)? = spark["windows"]?["series"], case .array(let refSeries)? = ref["windows"] else { Issue.record("windows"); return }
+        #expect(series.count == refSeries.count && !series.isEmpty)
+        var byKey: [String: JSONValue] = [:]
+        for w in refSeries { byKey["\(w["region"] ?? .null)@\(w["start"] ?? .null)"] = w }
+        for w in series {
+            let match = byKey["\(w["region"] ?? .null)@\(w["start"] ?? .null)"]
+            #expect(match?["observations"] == w["observations"], "window \(w["region"] ?? .null) \(w["start"] ?? .null)")
+            #expect(JSONComparison.close(match?["temperature_c"], w["temperature_c"]))
+        }
+    }
+
+    @Test func aMissingLakeIsOneClearLine() throws {
+        let dir = MeteoProcess.temporaryDataDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let missing = dir.appendingPathComponent("no-such-lake").path
+        let run = try MeteoProcess.run(["analyze", "--engine", "spark", "--spark", Self.remote!, "--lake", missing, "--data-dir", dir.path])
+        #expect(run.status != 0)
+        let lines = run.stderr.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(lines.count == 1, "\(run.stderr)")
+        #expect(run.stderr.contains("PATH_NOT_FOUND") && run.stderr.contains("no-such-lake"), "\(run.stderr)")
+        #expect(run.stderr.contains("meteo sink --lake"), "says what to do: \(run.stderr)")
+        #expect(!run.stderr.contains("at org.apache"), "no Java stack trace")
+    }
+
+    @Test func anUnreachableServerAndAMissingLakeFlagSayWhatToFix() throws {
+        let dir = MeteoProcess.temporaryDataDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let down = try MeteoProcess.run(["analyze", "--engine", "spark", "--spark", "sc://127.0.0.1:9/;token=HIDDEN;use_ssl=false",
+                                         "--lake", dir.path, "--data-dir", dir.path])
+        #expect(down.status != 0)
+        #expect(down.stderr.contains("cannot reach Spark Connect at sc://127.0.0.1:9"), "\(down.stderr)")
+        #expect(down.stderr.contains("scripts/services/spark start"))
+        #expect(!down.stderr.contains("HIDDEN"), "the token is never printed")
+        #expect(clock.now - started < .seconds(60), "fails fast instead of waiting for the call deadline")
+
+        let noLake = try MeteoProcess.run(["analyze", "--engine", "spark", "--spark", Self.remote!, "--data-dir", dir.path])
+        #expect(noLake.status != 0)
+        #expect(noLake.stderr.contains("--lake DIR"), "\(noLake.stderr)")
+
+        let badRemote = try MeteoProcess.run(["analyze", "--engine", "spark", "--spark", "http://127.0.0.1:15002", "--lake", dir.path, "--data-dir", dir.path])
+        #expect(badRemote.status != 0)
+        #expect(badRemote.stderr.contains("sc://"), "\(badRemote.stderr)")
+    }
+}
+
+enum SparkTestServer {
+    /// The Spark Connect server of the tests (scripts/test starts it).
+    static var remote: String? { ProcessInfo.processInfo.environment["METEO_TEST_SPARK"].flatMap { $0.isEmpty ? nil : $0 } }
+}
+
+/// Runs a Python script of the repository and returns its standard output.
+enum PythonScript {
+    static func run(_ python: String, _ script: String, _ arguments: [String]) throws -> String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = [root.appendingPathComponent(script).path] + arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw MeteoError(code: .internal, "\(script) failed: \(String(decoding: errors.suffix(2000), as: UTF8.self))")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+#endif
+
+import MeteoCore
+
+/// Compares two JSON documents: the same keys, arrays of the same length, equal strings,
+/// booleans and nulls, numbers equal to a relative tolerance.
+enum JSONComparison {
+    static func close(_ a: JSONValue?, _ b: JSONValue?, tolerance: Double = 1e-9) -> Bool {
+        switch (a ?? .null, b ?? .null) {
+        case (.number(let x), .number(let y)):
+            return x == y || abs(x - y) <= tolerance * max(abs(x), abs(y))
+        case (let x, let y):
+            return x == y
+        }
+    }
+
+    static func differences(_ a: JSONValue, _ b: JSONValue, ignoring: Set<String> = [], path: String = "$") -> [String] {
+        switch (a, b) {
+        case (.object(let x), .object(let y)):
+            var out: [String] = []
+            for key in Set(x.keys).union(y.keys).sorted() where !ignoring.contains(key) {
+                guard let u = x[key], let v = y[key] else { out.append("\(path).\(key): only in one"); continue }
+                out += differences(u, v, ignoring: ignoring, path: "\(path).\(key)")
+            }
+            return out
+        case (.array(let x), .array(let y)):
+            guard x.count == y.count else { return ["\(path): \(x.count) items vs \(y.count)"] }
+            return zip(x, y).enumerated().flatMap { i, pair in differences(pair.0, pair.1, ignoring: ignoring, path: "\(path)[\(i)]") }
+        default:
+            return close(a, b) ? [] : ["\(path): \(a) vs \(b)"]
+        }
+    }
+}

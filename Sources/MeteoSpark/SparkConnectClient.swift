@@ -170,6 +170,9 @@ public final class SparkConnectClient: SparkSQLSession, Service {
         request.clientType = clientType
         request.operationID = UUID().uuidString.lowercased()
         request.plan = plan
+        let clock = ContinuousClock()
+        let started = clock.now
+        defer { logger.debug("spark call", metadata: ["what": "\(what)", "elapsed": "\(clock.now - started)"]) }
         do {
             return try await service.executePlan(request: ClientRequest(message: request, metadata: metadata),
                                                  options: options(timeout: callTimeout)) { response in

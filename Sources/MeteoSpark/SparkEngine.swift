@@ -14,9 +14,8 @@ import MeteoCore
 ///    (memory, then disk), so the lake is read once;
 /// 3. each place's latest row of the selection, cached too;
 /// 4. the aggregates, as concurrent queries: counts and means; regions and countries; time
-///    windows; the pairwise-complete sums of the correlation, shifted by each variable's mean,
-///    with each side's exact range (r is then computed here by ``Pearson/r``, as in the other
-///    engines); rain and snow per region; the ranked lists.
+///    windows; Spark's `corr()` of each pair with the pair's row count; rain and snow per
+///    region; the ranked lists.
 ///
 /// Only aggregates and the listed places come back. The temporary views and caches are
 /// dropped at the end, also after an error.
@@ -157,16 +156,11 @@ public struct SparkEngine: AnalyticsEngine {
     // MARK: Aggregates
 
     func aggregate(_ request: AnalysisRequest, _ names: Names) async throws -> AnalysisReport {
-        async let summary = summary(names)
-        async let regions = groups(names, key: "region")
-        async let countries = groups(names, key: "country")
+        async let groups = groups(names)
         async let windows = windows(names, width: request.windowSeconds)
         async let correlation = correlation(names)
         async let counts = latestCounts(names)
-        async let rain = places(names, condition: "rain_mm > 0", value: "rain_mm", limit: nil)
-        async let snow = places(names, condition: "snow_mm > 0", value: "snow_mm", limit: nil)
-        async let both = places(names, condition: "rain_mm > 0 AND snow_mm > 0", value: "rain_mm + snow_mm", limit: nil)
-        async let extremes = extremes(names, top: request.top)
+        async let lists = latestLists(names, top: request.top)
 
         let regionCounts = try await counts
         func with(_ pick: (LatestCount) -> Int) -> (Int, [AnalysisReport.RegionCount]) {
@@ -175,34 +169,32 @@ public struct SparkEngine: AnalyticsEngine {
         let (rainCount, rainByRegion) = with(\.rain)
         let (snowCount, snowByRegion) = with(\.snow)
         let (bothCount, bothByRegion) = with(\.both)
+        let (summary, regions, countries) = try await groups
+        let ranked = try await lists
         return AnalysisReport(
-            engine: name, request: request, summary: try await summary, correlation: try await correlation,
-            regions: AnalysisReport.regions(try await regions, requested: request.region), countries: try await countries,
-            rain: .init(count: rainCount, byRegion: rainByRegion, places: try await rain),
-            snow: .init(count: snowCount, byRegion: snowByRegion, places: try await snow),
-            rainAndSnow: .init(count: bothCount, byRegion: bothByRegion, places: try await both),
+            engine: name, request: request, summary: summary, correlation: try await correlation,
+            regions: AnalysisReport.regions(regions, requested: request.region), countries: countries,
+            rain: .init(count: rainCount, byRegion: rainByRegion, places: ranked.rain),
+            snow: .init(count: snowCount, byRegion: snowByRegion, places: ranked.snow),
+            rainAndSnow: .init(count: bothCount, byRegion: bothByRegion, places: ranked.both),
             windows: .init(widthSeconds: request.windowSeconds, series: try await windows),
-            extremes: try await extremes)
+            extremes: ranked.extremes)
     }
 
-    func summary(_ names: Names) async throws -> AnalysisReport.Summary {
-        let table = try await session.query(
-            "SELECT count(*) AS n, count(DISTINCT place_id) AS places, min(t) AS first, max(t) AS last FROM \(names.selection)", [:])
-        guard table.count == 1 else { return .init(observations: 0, places: 0, first: nil, last: nil) }
-        return .init(observations: Int(try table.ints("n")[0] ?? 0), places: Int(try table.ints("places")[0] ?? 0),
-                     first: try table.ints("first")[0], last: try table.ints("last")[0])
-    }
-
-    /// Per value of `key` (rows without a region are left out), sorted by name (Unicode scalars).
-    func groups(_ names: Names, key: String) async throws -> [AnalysisReport.GroupSummary] {
+    /// The summary, the regions and the countries in one pass: `GROUPING SETS ((region),
+    /// (country), ())`. Rows without a region are left out of the regions; each list is sorted
+    /// by name (Unicode scalars).
+    func groups(_ names: Names) async throws -> (AnalysisReport.Summary, [AnalysisReport.GroupSummary], [AnalysisReport.GroupSummary]) {
         let columns = Self.groupFields.enumerated().map { i, f in
             "count(\(f)) AS c\(i), avg(\(f)) AS m\(i), min(\(f)) AS lo\(i), max(\(f)) AS hi\(i)"
         }
         let table = try await session.query("""
-            SELECT \(key) AS key, count(*) AS n, count(DISTINCT place_id) AS places, \(columns.joined(separator: ", "))
-            FROM \(names.selection) WHERE \(key) IS NOT NULL GROUP BY \(key)
+            SELECT grouping_id(region, country) AS level, region, country, count(*) AS n, count(DISTINCT place_id) AS places,
+                   min(t) AS first, max(t) AS last, \(columns.joined(separator: ", "))
+            FROM \(names.selection) GROUP BY GROUPING SETS ((region), (country), ())
             """, [:])
-        let keys = try table.strings("key"), n = try table.ints("n"), places = try table.ints("places")
+        let level = try table.ints("level"), region = try table.strings("region"), country = try table.strings("country")
+        let n = try table.ints("n"), places = try table.ints("places"), first = try table.ints("first"), last = try table.ints("last")
         var stats: [[VariableStats]] = []
         for i in Self.groupFields.indices {
             let c = try table.ints("c\(i)"), m = try table.doubles("m\(i)"), lo = try table.doubles("lo\(i)"), hi = try table.doubles("hi\(i)")
@@ -213,11 +205,27 @@ public struct SparkEngine: AnalyticsEngine {
                                      min: range && count > 0 ? lo[r] : nil, max: range && count > 0 ? hi[r] : nil)
             })
         }
-        return (0..<table.count).compactMap { r -> AnalysisReport.GroupSummary? in
-            guard let name = keys[r] else { return nil }
-            return .init(key: name, observations: Int(n[r] ?? 0), places: Int(places[r] ?? 0),
-                         temperatureC: stats[0][r], humidityPct: stats[1][r], pressureHPa: stats[2][r], windSpeedMS: stats[3][r])
-        }.sorted { $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) }
+        var summary = AnalysisReport.Summary(observations: 0, places: 0, first: nil, last: nil)
+        var regions: [AnalysisReport.GroupSummary] = [], countries: [AnalysisReport.GroupSummary] = []
+        for r in 0..<table.count {
+            func group(_ key: String) -> AnalysisReport.GroupSummary {
+                .init(key: key, observations: Int(n[r] ?? 0), places: Int(places[r] ?? 0),
+                      temperatureC: stats[0][r], humidityPct: stats[1][r], pressureHPa: stats[2][r], windSpeedMS: stats[3][r])
+            }
+            switch level[r] {
+            case 1: if let key = region[r] { regions.append(group(key)) }    // grouped by region
+            case 2: if let key = country[r] { countries.append(group(key)) } // grouped by country
+            case 3:                                                          // everything
+                if (n[r] ?? 0) > 0 {
+                    summary = .init(observations: Int(n[r] ?? 0), places: Int(places[r] ?? 0), first: first[r], last: last[r])
+                }
+            default: break
+            }
+        }
+        let byName = { (a: AnalysisReport.GroupSummary, b: AnalysisReport.GroupSummary) in
+            a.key.unicodeScalars.lexicographicallyPrecedes(b.key.unicodeScalars)
+        }
+        return (summary, regions.sorted(by: byName), countries.sorted(by: byName))
     }
 
     /// Means per (region, window); the start is t − (t mod width), the modulo floored.
@@ -237,53 +245,34 @@ public struct SparkEngine: AnalyticsEngine {
         }.sorted(by: AnalysisReport.windowPrecedes)
     }
 
-    /// The pairwise-complete sums of every pair (i <= j), each value shifted by its variable's
-    /// mean so that the sums of squares do not cancel (pressure around 1013 hPa), and the exact
-    /// range of the unshifted values over the pair's rows.
+    /// Spark's own `corr()` of every pair, and the rows where both are present. `corr` is
+    /// pairwise complete (a row where either is null is skipped) and null where r is undefined:
+    /// fewer than two rows, or a variable constant over them (its running variance stays exactly
+    /// 0), as the in-process engine defines it. The diagonal is 1 where `corr(x, x)` is defined.
     func correlation(_ names: Names) async throws -> AnalysisReport.Correlation {
         let fields = Self.correlationFields
         let k = fields.count
-        let means = fields.enumerated().map { i, f in "coalesce(avg(\(f)), 0D) AS s\(i)" }
-        let shifted = fields.enumerated().map { i, f in "\(f) AS v\(i), \(f) - s\(i) AS d\(i)" }
-        var sums: [String] = []
+        var columns: [String] = []
         for i in 0..<k {
             for j in i..<k {
-                let p = "\(i)_\(j)"
-                let both = i == j ? "d\(i) IS NOT NULL" : "d\(i) IS NOT NULL AND d\(j) IS NOT NULL"
-                func when(_ e: String) -> String { "CASE WHEN \(both) THEN \(e) END" }
-                sums.append("count_if(\(both)) AS n\(p), sum(\(when("d\(i)"))) AS a\(p), sum(\(when("d\(i) * d\(i)"))) AS aa\(p), min(\(when("v\(i)"))) AS la\(p), max(\(when("v\(i)"))) AS ha\(p)")
-                if i != j {
-                    sums.append("sum(\(when("d\(j)"))) AS b\(p), sum(\(when("d\(j) * d\(j)"))) AS bb\(p), sum(\(when("d\(i) * d\(j)"))) AS ab\(p), min(\(when("v\(j)"))) AS lb\(p), max(\(when("v\(j)"))) AS hb\(p)")
-                }
+                let both = i == j ? "\(fields[i]) IS NOT NULL" : "\(fields[i]) IS NOT NULL AND \(fields[j]) IS NOT NULL"
+                columns.append("count_if(\(both)) AS n\(i)_\(j), corr(\(fields[i]), \(fields[j])) AS r\(i)_\(j)")
             }
         }
-        let table = try await session.query("""
-            WITH shifts AS (SELECT \(means.joined(separator: ", ")) FROM \(names.selection)),
-            rows AS (SELECT \(shifted.joined(separator: ", ")) FROM \(names.selection) CROSS JOIN shifts)
-            SELECT \(sums.joined(separator: ",\n  ")) FROM rows
-            """, [:])
+        let table = try await session.query("SELECT \(columns.joined(separator: ", ")) FROM \(names.selection)", [:])
         var r = [[Double?]](repeating: [Double?](repeating: nil, count: k), count: k)
         var n = [[Int]](repeating: [Int](repeating: 0, count: k), count: k)
         guard table.count == 1 else { return .init(variables: fields, matrix: r, n: n) }
-        func value(_ name: String) throws(MeteoError) -> Double { try table.doubles(name)[0] ?? 0 }
-        func constant(_ lo: String, _ hi: String) throws(MeteoError) -> Bool {
-            guard let l = try table.doubles(lo)[0], let h = try table.doubles(hi)[0] else { return true }
-            return !(l < h)
-        }
         for i in 0..<k {
             for j in i..<k {
-                let p = "\(i)_\(j)"
-                let count = Int(try table.ints("n\(p)")[0] ?? 0)
+                let count = Int(try table.ints("n\(i)_\(j)")[0] ?? 0)
                 n[i][j] = count
                 n[j][i] = count
+                // NaN never comes back for doubles read from JSON; treat it as undefined anyway.
+                let x = try table.doubles("r\(i)_\(j)")[0].flatMap { $0.isNaN || count < 2 ? nil : max(-1, min(1, $0)) }
                 if i == j {
-                    let x = Pearson.r(n: count, sa: try value("a\(p)"), sb: try value("a\(p)"), saa: try value("aa\(p)"),
-                                      sbb: try value("aa\(p)"), sab: try value("aa\(p)"), constant: try constant("la\(p)", "ha\(p)"))
                     r[i][i] = x == nil ? nil : 1.0
                 } else {
-                    let x = Pearson.r(n: count, sa: try value("a\(p)"), sb: try value("b\(p)"), saa: try value("aa\(p)"),
-                                      sbb: try value("bb\(p)"), sab: try value("ab\(p)"),
-                                      constant: try constant("la\(p)", "ha\(p)") || constant("lb\(p)", "hb\(p)"))
                     r[i][j] = x
                     r[j][i] = x
                 }
@@ -312,32 +301,60 @@ public struct SparkEngine: AnalyticsEngine {
         }.sorted { AnalysisReport.regionPrecedes($0.region, $1.region) }
     }
 
-    /// The latest rows matching `condition`, ranked by `value` (descending unless `ascending`),
-    /// ties by place id.
-    func places(_ names: Names, condition: String, value: String, ascending: Bool = false, limit: Int?) async throws -> [AnalysisReport.PlaceRow] {
-        if let limit, limit <= 0 { return [] }
-        let table = try await session.query("""
-            SELECT place_id, name, country, region, t, rain_mm, snow_mm, value FROM (
-              SELECT *, \(value) AS value FROM \(names.latest)
-            ) WHERE \(condition) ORDER BY value \(ascending ? "ASC" : "DESC"), place_id ASC\(limit.map { " LIMIT \($0)" } ?? "")
-            """, [:])
-        let id = try table.strings("place_id"), name = try table.strings("name"), country = try table.strings("country")
-        let region = try table.strings("region"), t = try table.ints("t"), rain = try table.doubles("rain_mm")
-        let snow = try table.doubles("snow_mm"), v = try table.doubles("value")
-        return (0..<table.count).compactMap { r -> AnalysisReport.PlaceRow? in
-            guard let placeID = id[r], let time = t[r] else { return nil }
-            return .init(placeID: placeID, name: name[r] ?? "", country: country[r] ?? "", region: region[r],
-                         observedAt: time, rainMM: rain[r], snowMM: snow[r], value: v[r])
-        }
+    struct Lists: Sendable {
+        var rain: [AnalysisReport.PlaceRow]
+        var snow: [AnalysisReport.PlaceRow]
+        var both: [AnalysisReport.PlaceRow]
+        var extremes: AnalysisReport.Extremes
     }
 
-    func extremes(_ names: Names, top: Int) async throws -> AnalysisReport.Extremes {
+    /// The extremes and the rain and snow lists in one query over the latest rows: each row
+    /// gets its rank in the four extremes orders (value, then place id); the rows ranked within
+    /// `top` in any of them, or with rain or snow, come back, and are put in order here with the
+    /// same rule (value, then place id by Unicode scalars, which is Spark's binary string order).
+    func latestLists(_ names: Names, top: Int) async throws -> Lists {
         let limit = max(0, top)
-        async let hottest = places(names, condition: "value IS NOT NULL", value: "temperature_c", limit: limit)
-        async let coldest = places(names, condition: "value IS NOT NULL", value: "temperature_c", ascending: true, limit: limit)
-        async let windiest = places(names, condition: "value IS NOT NULL", value: "wind_speed_ms", limit: limit)
-        async let wettest = places(names, condition: "(rain_mm IS NOT NULL OR snow_mm IS NOT NULL) AND value > 0",
-                                   value: "coalesce(rain_mm, 0D) + coalesce(snow_mm, 0D)", limit: limit)
-        return .init(n: top, hottest: try await hottest, coldest: try await coldest, windiest: try await windiest, wettest: try await wettest)
+        let table = try await session.query("""
+            SELECT * FROM (
+              SELECT place_id, name, country, region, t, rain_mm, snow_mm, temperature_c, wind_speed_ms, wet,
+                     row_number() OVER (ORDER BY temperature_c DESC NULLS LAST, place_id) AS hot,
+                     row_number() OVER (ORDER BY temperature_c ASC NULLS LAST, place_id) AS cold,
+                     row_number() OVER (ORDER BY wind_speed_ms DESC NULLS LAST, place_id) AS windy,
+                     row_number() OVER (ORDER BY wet DESC NULLS LAST, place_id) AS wettest
+              FROM (
+                SELECT *, CASE WHEN coalesce(rain_mm, 0D) + coalesce(snow_mm, 0D) > 0
+                               THEN coalesce(rain_mm, 0D) + coalesce(snow_mm, 0D) END AS wet
+                FROM \(names.latest)
+              )
+            ) WHERE rain_mm > 0 OR snow_mm > 0 OR least(hot, cold, windy, wettest) <= :top
+            """, ["top": .long(Int64(limit))])
+        let id = try table.strings("place_id"), name = try table.strings("name"), country = try table.strings("country")
+        let region = try table.strings("region"), t = try table.ints("t"), rain = try table.doubles("rain_mm")
+        let snow = try table.doubles("snow_mm"), temperature = try table.doubles("temperature_c")
+        let wind = try table.doubles("wind_speed_ms"), wet = try table.doubles("wet")
+        let hot = try table.ints("hot"), cold = try table.ints("cold"), windy = try table.ints("windy"), wettest = try table.ints("wettest")
+
+        func row(_ r: Int, _ value: Double?) -> AnalysisReport.PlaceRow {
+            .init(placeID: id[r] ?? "", name: name[r] ?? "", country: country[r] ?? "", region: region[r],
+                  observedAt: t[r] ?? 0, rainMM: rain[r], snowMM: snow[r], value: value)
+        }
+        let rows = (0..<table.count).filter { id[$0] != nil && t[$0] != nil }
+        func ranked(_ rank: [Int64?], _ value: [Double?]) -> [AnalysisReport.PlaceRow] {
+            rows.filter { value[$0] != nil && (rank[$0] ?? .max) <= Int64(limit) }
+                .sorted { (rank[$0] ?? .max) < (rank[$1] ?? .max) }
+                .map { row($0, value[$0]) }
+        }
+        func list(_ hit: (Int) -> Bool, _ value: (Int) -> Double) -> [AnalysisReport.PlaceRow] {
+            rows.filter(hit).map { (r: $0, v: value($0)) }.sorted { a, b in
+                a.v != b.v ? a.v > b.v : (id[a.r] ?? "").unicodeScalars.lexicographicallyPrecedes((id[b.r] ?? "").unicodeScalars)
+            }.map { row($0.r, $0.v) }
+        }
+        let rainy = { (r: Int) in (rain[r] ?? 0) > 0 }, snowy = { (r: Int) in (snow[r] ?? 0) > 0 }
+        return Lists(
+            rain: list(rainy) { rain[$0] ?? 0 },
+            snow: list(snowy) { snow[$0] ?? 0 },
+            both: list({ rainy($0) && snowy($0) }) { (rain[$0] ?? 0) + (snow[$0] ?? 0) },
+            extremes: .init(n: top, hottest: ranked(hot, temperature), coldest: ranked(cold, temperature),
+                            windiest: ranked(windy, wind), wettest: ranked(wettest, wet)))
     }
 }

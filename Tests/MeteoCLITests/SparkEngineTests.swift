@@ -57,6 +57,73 @@ struct SparkEngineTests {
         }
     }
 
+    /// Events with hostile names, missing values, an empty country, a place without a region,
+    /// a constant variable and a replayed event, through the real pipeline (replay source →
+    /// embedded log → sink with --lake); then a second copy of a lake file and a truncated file
+    /// (a crash of another writer) are added. Both engines must still agree, key by key.
+    @Test func hostileAndIncompleteDataGiveTheSameReport() throws {
+        let dir = MeteoProcess.temporaryDataDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let places: [(id: String, name: String, country: String, region: String?)] = [
+            ("9000001", "<script>alert(1)</script>", "FR", "EuropeW"),
+            ("9000002", #"{"$ne": null}"#, "", nil),
+            ("9000003", #"Zürich 'q' \ back"#, "CH", "Asie"),
+        ]
+        func quoted(_ text: String) -> String {
+            var w = JSONWriter()
+            w.string(text)
+            return String(decoding: w.bytes, as: UTF8.self)
+        }
+        var lines: [String] = []
+        for (i, place) in places.enumerated() {
+            for h in 0..<6 {
+                func number(_ x: Double?) -> String { x.map { "\($0)" } ?? "null" }
+                let day = 27 + h / 3, hour = (h * 5) % 24, minute = (h * 7) % 60
+                let time = String(format: "2026-11-%02dT%02d:%02d:00Z", day, hour, minute)
+                let fields = [
+                    #""v":1"#, #""place_id":\#(quoted(place.id))"#, #""name":\#(quoted(place.name))"#,
+                    #""country":\#(quoted(place.country))"#,
+                    #""region":\#(place.region.map(quoted) ?? "null")"#,
+                    #""latitude":\#(48.5 - Double(i)),"longitude":\#(7.5 + Double(i)),"observed_at":"\#(time)","source":"replay""#,
+                    #""temperature_c":\#(number(i == 1 && h == 2 ? nil : -3 + Double(i) * 2.5 + Double(h) * 1.25))"#,
+                    #""feels_like_c":\#(number(h % 2 == 1 ? nil : Double(h - 5)))"#,
+                    #""humidity_pct":\#(50 + h * 3 + i),"cloud_cover_pct":\#(10 * h),"pressure_hpa":1013.25"#,
+                    #""wind_speed_ms":\#(2.5 * Double((h + i) % 3)),"wind_gust_ms":null,"wind_direction_deg":90"#,
+                    #""visibility_m":\#(number(i == 2 ? nil : Double(10_000 - h * 100)))"#,
+                    #""rain_mm":\#(i == 1 ? 0 : 0.5 * Double(h)),"snow_mm":\#(h == 5 && i != 2 ? 1.0 : 0),"weather_code":3"#,
+                ]
+                lines.append("{" + fields.joined(separator: ",") + "}")
+            }
+        }
+        lines.append(lines[3])
+        let recording = dir.appendingPathComponent("hostile.ndjson")
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: recording)
+        let lake = dir.appendingPathComponent("lake")
+        let ingest = try MeteoProcess.run(["ingest", "--source", "replay", "--replay-file", recording.path, "--once", "--data-dir", dir.path])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        let sink = try MeteoProcess.run(["sink", "--until-idle", "--lake", lake.path, "--data-dir", dir.path])
+        #expect(sink.status == 0, "\(sink.stderr)")
+        let files = (FileManager.default.enumerator(atPath: lake.path)?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".jsonl") }
+        guard let file = files.first else { Issue.record("the sink wrote no lake file"); return }
+        let folder = lake.appendingPathComponent(file).deletingLastPathComponent()
+        try FileManager.default.copyItem(at: lake.appendingPathComponent(file), to: folder.appendingPathComponent("part-copy-000001.jsonl"))
+        try Data(#"{"v":1,"place_id":"9000001","name":"trunc"#.utf8).write(to: folder.appendingPathComponent("part-broken-000001.jsonl"))
+
+        for extra in [[], ["--region", "EuropeW"], ["--top", "1", "--window", "2h"]] {
+            let (embedded, e) = try analyze(["--engine", "embedded"] + extra, dir: dir)
+            let (spark, s) = try analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path] + extra, dir: dir)
+            #expect(e.status == 0 && s.status == 0, "\(e.stderr) \(s.stderr)")
+            guard let embedded, let spark else { Issue.record("\(extra): not JSON"); continue }
+            let differences = JSONComparison.differences(embedded, spark, ignoring: ["engine"])
+            #expect(differences.isEmpty, "\(extra): \(differences.prefix(10).joined(separator: "\n"))")
+            if extra.isEmpty {
+                #expect(spark["observations"]?["count"] == .number(18), "the copy, the replay and the broken line are not counted")
+                guard case .array(let list)? = spark["extremes"]?["hottest"] else { Issue.record("hottest"); continue }
+                #expect(list.contains { $0["name"] == .string("<script>alert(1)</script>") }, "names stay literal")
+            }
+        }
+    }
+
     @Test func pysparkOwnClientAgreesWithMeteoOnTheSameLake() throws {
         guard let python = ProcessInfo.processInfo.environment["METEO_SPARK_PYTHON"], !python.isEmpty else {
             Issue.record("METEO_SPARK_PYTHON is not set (scripts/test sets it to the pyspark venv of scripts/services/spark)")

@@ -46,59 +46,27 @@ public struct SparkTable: Sendable, Hashable {
         }
         // A batch whose values are all null may be typed null; the others decide the type.
         let typed = parts.first { if case .null = $0 { false } else { true } } ?? first
+        func join<T>(_ values: (ArrowColumn) -> [T?]?) throws(MeteoError) -> [T?] {
+            var out: [T?] = []
+            for part in parts {
+                if case .null(let n) = part {
+                    out += [T?](repeating: nil, count: n)
+                } else if let v = values(part) {
+                    out += v
+                } else {
+                    throw mismatch()
+                }
+            }
+            return out
+        }
         switch typed {
-        case .int:
-            var out: [Int64?] = []
-            for p in parts {
-                switch p {
-                case .int(let v): out += v
-                case .null(let n): out += [Int64?](repeating: nil, count: n)
-                default: throw mismatch()
-                }
-            }
-            return .int(out)
+        case .int: return .int(try join { if case .int(let v) = $0 { v } else { nil } })
         case .double, .decimal:
-            var out: [Double?] = []
-            for p in parts {
-                switch p {
-                case .double(let v), .decimal(let v): out += v
-                case .null(let n): out += [Double?](repeating: nil, count: n)
-                default: throw mismatch()
-                }
-            }
-            return .double(out)
-        case .string:
-            var out: [String?] = []
-            for p in parts {
-                switch p {
-                case .string(let v): out += v
-                case .null(let n): out += [String?](repeating: nil, count: n)
-                default: throw mismatch()
-                }
-            }
-            return .string(out)
-        case .bool:
-            var out: [Bool?] = []
-            for p in parts {
-                switch p {
-                case .bool(let v): out += v
-                case .null(let n): out += [Bool?](repeating: nil, count: n)
-                default: throw mismatch()
-                }
-            }
-            return .bool(out)
-        case .timestampMicros:
-            var out: [Int64?] = []
-            for p in parts {
-                switch p {
-                case .timestampMicros(let v): out += v
-                case .null(let n): out += [Int64?](repeating: nil, count: n)
-                default: throw mismatch()
-                }
-            }
-            return .timestampMicros(out)
-        case .null:
-            return .null(count: parts.reduce(0) { $0 + $1.count })
+            return .double(try join { switch $0 { case .double(let v), .decimal(let v): v; default: nil } })
+        case .string: return .string(try join { if case .string(let v) = $0 { v } else { nil } })
+        case .bool: return .bool(try join { if case .bool(let v) = $0 { v } else { nil } })
+        case .timestampMicros: return .timestampMicros(try join { if case .timestampMicros(let v) = $0 { v } else { nil } })
+        case .null: return .null(count: parts.reduce(0) { $0 + $1.count })
         }
     }
 

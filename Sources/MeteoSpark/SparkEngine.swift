@@ -93,6 +93,11 @@ public struct SparkEngine: AnalyticsEngine {
 
     /// The view over the lake, the cached selection and the cached latest rows.
     func prepare(_ request: AnalysisRequest, _ names: Names) async throws {
+        // Times are compared as Unix seconds, so the zone changes no figure; UTC makes the
+        // lake's date and hour partition columns read as they were written.
+        try await session.set(["spark.sql.session.timeZone": "UTC"])
+        let version = try await session.sparkVersion()
+        logger.debug("spark session", metadata: ["version": "\(version)"])
         try await session.execute(
             "CREATE OR REPLACE TEMPORARY VIEW \(names.lake) (\(Self.lakeSchema)) USING json OPTIONS (path \(SparkSQLText.literal(lake)), mode 'PERMISSIVE')",
             [:])

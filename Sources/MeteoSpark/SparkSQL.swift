@@ -17,6 +17,10 @@ public protocol SparkSQLSession: Sendable {
     func query(_ sql: String, _ parameters: [String: SparkParameter]) async throws -> SparkTable
     /// Runs a statement for its effect (DDL, `CACHE TABLE`), eagerly.
     func execute(_ sql: String, _ parameters: [String: SparkParameter]) async throws
+    /// Sets Spark SQL settings of the session (Spark Connect's `Config` call).
+    func set(_ settings: [String: String]) async throws
+    /// The server's Spark version (Spark Connect's `AnalyzePlan` call).
+    func sparkVersion() async throws -> String
 }
 
 /// Spark SQL text helpers.

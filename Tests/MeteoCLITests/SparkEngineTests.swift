@@ -198,6 +198,10 @@ struct SparkEngineTests {
         #expect(run.stderr.contains("PATH_NOT_FOUND") && run.stderr.contains("no-such-lake"), "\(run.stderr)")
         #expect(run.stderr.contains("meteo sink --lake"), "says what to do: \(run.stderr)")
         #expect(!run.stderr.contains("at org.apache"), "no Java stack trace")
+
+        let doctor = try MeteoProcess.run(["doctor", "--offline", "--engine", "spark", "--spark", Self.remote!, "--lake", missing, "--data-dir", dir.path])
+        #expect(doctor.stdout.contains("ok   engine: Spark 4.3.0 at \(Self.remote!)"), "\(doctor.stdout)")
+        #expect(doctor.stdout.contains("(missing: write it with meteo sink --lake DIR)"))
     }
 
     @Test func anUnreachableServerAndAMissingLakeFlagSayWhatToFix() throws {

@@ -22,6 +22,7 @@ struct DoctorCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup(title: "Bus") var busOptions: BusOptions
     @OptionGroup(title: "Store") var storeOptions: StoreOptions
+    @OptionGroup(title: "Engine") var engineOptions: EngineOptions
 
     @Option(help: "Bus topic to check (METEO_TOPIC).")
     var topic: String?
@@ -42,7 +43,7 @@ struct DoctorCommand: AsyncParsableCommand {
             }
             let configuration: MeteoConfiguration
             do {
-                configuration = try common.configuration(extra: busOptions.flags.merging(storeOptions.flags) { _, new in new }.merging(["topic": topic, "group": group]) { _, new in new })
+                configuration = try common.configuration(extra: busOptions.flags.merging(storeOptions.flags) { _, new in new }.merging(engineOptions.flags) { _, new in new }.merging(["topic": topic, "group": group]) { _, new in new })
                 report(true, "configuration", "bus \(configuration.bus.rawValue), store \(configuration.store.rawValue), source \(configuration.source.rawValue), topic \(configuration.topic), data dir \(configuration.dataDir)")
             } catch {
                 report(false, "configuration", "\(error)")
@@ -69,6 +70,13 @@ struct DoctorCommand: AsyncParsableCommand {
                 try await store.close()
             } catch {
                 report(false, "store", "\(error)")
+            }
+            if configuration.engine == .spark {
+                do {
+                    report(true, "engine", try await backends.sparkHealth())
+                } catch {
+                    report(false, "engine", "\(error)")
+                }
             }
             switch configuration.source {
             case .synthetic:

@@ -211,22 +211,12 @@ struct Backends {
         case .inProcess:
             return AnalyticsBackend(engine: InProcessEngine(store: store, logger: logger))
         case .spark:
-            guard Self.sparkAvailable else {
-                throw MeteoError(code: .invalidConfiguration,
-                                 "--engine spark needs a build with the Spark trait: swift build --traits Spark (it builds grpc-swift-2, a few minutes the first time); or use --engine in-process")
-            }
-            guard let lake = configuration.lake else {
-                throw MeteoError(code: .invalidConfiguration,
-                                 "--engine spark reads the data lake: give --lake DIR (or METEO_LAKE), the folder that meteo sink --lake DIR writes")
-            }
-            let remote = try configuration.sparkRemote.map { text throws(MeteoError) in try SparkRemote(parsing: text.value) }
-                ?? SparkRemote(host: "127.0.0.1")
             #if Spark
-            let client = try SparkConnectClient(remote: remote, logger: logger)
+            let (client, lake) = try sparkClient()
             return AnalyticsBackend(engine: SparkEngine(session: client, lake: lake, logger: logger), connection: client,
                                     close: { await client.close() })
             #else
-            _ = (lake, remote)
+            _ = try sparkClientSettings()
             fatalError("unreachable")
             #endif
         case .auto, .mongodb:
@@ -240,10 +230,56 @@ struct Backends {
         }
     }
 
+    /// One line on Spark for `meteo doctor`: the server's version (an `AnalyzePlan` call) and
+    /// whether the lake folder is there.
+    func sparkHealth() async throws -> String {
+        #if Spark
+        let (client, lake) = try sparkClient()
+        let version = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            defer { group.cancelAll() }
+            let version: String
+            do { version = try await client.sparkVersion() } catch { await client.close(); throw error }
+            await client.close()
+            return version
+        }
+        let present = lake.contains("://") || FileManager.default.fileExists(atPath: lake)
+        return "Spark \(version) at \(client.remote), lake \(lake)\(present ? "" : " (missing: write it with meteo sink --lake DIR)")"
+        #else
+        _ = try sparkClientSettings()
+        fatalError("unreachable")
+        #endif
+    }
+
+    /// The Spark address and the lake, or an error that says what is missing.
+    func sparkClientSettings() throws -> (SparkRemote, String) {
+        guard Self.sparkAvailable else {
+            throw MeteoError(code: .invalidConfiguration,
+                             "--engine spark needs a build with the Spark trait: swift build --traits Spark (it builds grpc-swift-2, a few minutes the first time); or use --engine in-process")
+        }
+        guard let lake = configuration.lake else {
+            throw MeteoError(code: .invalidConfiguration,
+                             "--engine spark reads the data lake: give --lake DIR (or METEO_LAKE), the folder that meteo sink --lake DIR writes")
+        }
+        let remote = try configuration.sparkRemote.map { text throws(MeteoError) in try SparkRemote(parsing: text.value) }
+            ?? SparkRemote(host: "127.0.0.1")
+        return (remote, lake)
+    }
+
+    #if Spark
+    func sparkClient() throws -> (SparkConnectClient, String) {
+        let (remote, lake) = try sparkClientSettings()
+        return (try SparkConnectClient(remote: remote, logger: logger), lake)
+    }
+    #endif
+
     /// Runs `body` with the configured engine, its connection (Spark) running beside it and
     /// closed after.
     func withAnalyticsEngine<T: Sendable>(store: any ObservationStore, _ body: (any AnalyticsEngine) async throws -> T) async throws -> T {
-        let backend = try analyticsBackend(store: store)
+        try await withAnalyticsEngine(try analyticsBackend(store: store), body)
+    }
+
+    func withAnalyticsEngine<T: Sendable>(_ backend: AnalyticsBackend, _ body: (any AnalyticsEngine) async throws -> T) async throws -> T {
         guard let connection = backend.connection else { return try await body(backend.engine) }
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await connection.run() }

@@ -64,7 +64,9 @@ struct OpenMeteoSourceTests {
                 let items = (0..<size).map { _ in Fixtures.openMeteoLocation() }.joined(separator: ",")
                 server.enqueue(.init(body: "[\(items)]"))
             }
-            let batch = try await source(server).poll(places)
+            // The stub answers in queue order, so a time-out and retry would shift the answers:
+            // a generous time-out keeps a loaded machine from doing that (time-outs have their own tests).
+            let batch = try await source(server, timeout: .seconds(120)).poll(places)
             #expect(batch.failures.isEmpty)
             #expect(batch.observations.count == 2500)
             #expect(batch.observations.map(\.placeID) == places.map(\.id))

@@ -14,10 +14,16 @@ public enum MeteoApp {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
+        /// With a token, every route but `/healthz` requires it (``AccessMiddleware``).
+        public var authToken: String?
+        /// The largest request body announced that is accepted (the server only reads).
+        public var maxBodyBytes: Int
 
-        public init(host: String = "127.0.0.1", port: Int = 8080) {
+        public init(host: String = "127.0.0.1", port: Int = 8080, authToken: String? = nil, maxBodyBytes: Int = 64 * 1024) {
             self.host = host
             self.port = port
+            self.authToken = authToken
+            self.maxBodyBytes = maxBodyBytes
         }
     }
 
@@ -41,9 +47,10 @@ public enum MeteoApp {
     }
 
     /// Builds the router; public so that tests can drive it without a socket.
-    public static func router(_ deps: Dependencies) -> Router<BasicRequestContext> {
+    public static func router(_ deps: Dependencies, configuration: Configuration = .init()) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: AccessMiddleware(token: configuration.authToken.map { Array($0.utf8) }, maxBodyBytes: configuration.maxBodyBytes))
         API.register(on: router, deps)
         Pages.register(on: router, deps)
         return router
@@ -52,7 +59,7 @@ public enum MeteoApp {
     /// The application, a ServiceLifecycle `Service`: run it and `deps.feed` in the
     /// composition root's group.
     public static func make(_ deps: Dependencies, configuration: Configuration, logger: Logger) -> some ApplicationProtocol {
-        Application(router: router(deps),
+        Application(router: router(deps, configuration: configuration),
                     configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
                     logger: logger)
     }

@@ -138,7 +138,7 @@ struct ServerProcess {
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-    static func start(dataDir: URL) async throws -> ServerProcess {
+    static func start(dataDir: URL, _ extra: [String] = [], environment: [String: String] = [:]) async throws -> ServerProcess {
         var lastLog = ""
         // A port found free may be taken before the server binds it: then try another.
         for attempt in 1...3 {
@@ -148,7 +148,8 @@ struct ServerProcess {
             let handle = try FileHandle(forWritingTo: logFile)
             let process = Process()
             process.executableURL = MeteoProcess.binary
-            process.arguments = ["serve", "--data-dir", dataDir.path, "--port", String(port)]
+            process.arguments = ["serve", "--data-dir", dataDir.path, "--port", String(port)] + extra
+            if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
             process.standardOutput = handle
             process.standardError = handle
             try process.run()

@@ -43,8 +43,8 @@ struct Fixture: Sendable {
                                      metrics: TestMetrics.registry, feed: LiveFeed(store: store, deadLetters: store, logger: Logger(label: "test")))
     }
 
-    func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = Application(router: MeteoApp.router(deps))
+    func test(configuration: MeteoApp.Configuration = .init(), _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = Application(router: MeteoApp.router(deps, configuration: configuration))
         try await app.test(.router, body)
         try? FileManager.default.removeItem(at: dir)
     }
@@ -345,5 +345,83 @@ struct PageTests {
             let js = try await html(client, "/static/meteo.js")
             #expect(js.contains("EventSource"))
         }
+    }
+}
+
+@Suite("Web server: access rules")
+struct AccessTests {
+    static let token = "0123456789abcdef-TOKEN"
+
+    @Test func withATokenEveryRouteButHealthNeedsIt() async throws {
+        let f = try await Fixture()
+        try await f.test(configuration: .init(authToken: Self.token)) { client in
+            for uri in ["/", "/api/latest", "/metrics", "/static/meteo.css", "/openapi.json", "/api/stream"] where uri != "/api/stream" {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .unauthorized, "\(uri)")
+                    #expect(response.headers[.wwwAuthenticate] == "Bearer")
+                    #expect(!String(buffer: response.body).contains(Self.token), "the token is never echoed")
+                }
+            }
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/latest", method: .get, headers: [.authorization: "Bearer \(Self.token)"]) {
+                #expect($0.status == .ok)
+            }
+            for wrong in ["Bearer \(Self.token)x", "Bearer \(Self.token.dropLast())", "Basic \(Self.token)", "Bearer "] {
+                try await client.execute(uri: "/api/latest", method: .get, headers: [.authorization: wrong]) {
+                    #expect($0.status == .unauthorized, "\(wrong)")
+                }
+            }
+            // A browser: ?token= once sets an HttpOnly cookie, which then suffices.
+            var cookie = ""
+            try await client.execute(uri: "/?token=\(Self.token)", method: .get) { response in
+                #expect(response.status == .ok)
+                let set = response.headers[.setCookie] ?? ""
+                #expect(set.contains("HttpOnly") && set.contains("SameSite=Strict"))
+                cookie = String(set.split(separator: ";").first ?? "")
+            }
+            try await client.execute(uri: "/table", method: .get, headers: [.cookie: "other=1; \(cookie)"]) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/table", method: .get, headers: [.cookie: "meteo_token=guess"]) { #expect($0.status == .unauthorized) }
+        }
+    }
+
+    @Test func onlyReadsAndNoLargeBodies() async throws {
+        let f = try await Fixture()
+        try await f.test { client in
+            for method in [HTTPRequest.Method.post, .put, .delete, .patch] {
+                try await client.execute(uri: "/api/latest", method: method) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method)")
+                    #expect(response.headers[.allow] == "GET, HEAD")
+                }
+            }
+            try await client.execute(uri: "/api/latest", method: .get, headers: [.contentLength: "10000000"]) { response in
+                #expect(response.status == .contentTooLarge)
+                let message = try errorMessage(response)
+                #expect(message.contains("over the limit"))
+            }
+            try await client.execute(uri: "/api/latest", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func staticPathsNeverReachTheFileSystem() async throws {
+        let f = try await Fixture()
+        try await f.test { client in
+            for uri in ["/static/../Package.swift", "/static/%2e%2e/%2e%2e/etc/passwd", "/static/..%2f..%2fetc%2fpasswd",
+                        "/static/meteo.css/../../../etc/passwd", "/static//etc/passwd", "/static/meteo.css%00.txt"] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .notFound || response.status == .badRequest, "\(uri): \(response.status)")
+                    #expect(!String(buffer: response.body).contains("root:"), "\(uri)")
+                }
+            }
+            try await client.execute(uri: "/static/meteo.css", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func tokensCompareByValueOnly() {
+        #expect(AccessMiddleware.equal(Array("abc".utf8), Array("abc".utf8)))
+        #expect(!AccessMiddleware.equal(Array("abc".utf8), Array("abd".utf8)))
+        #expect(!AccessMiddleware.equal(Array("abc".utf8), Array("abcd".utf8)))
+        #expect(!AccessMiddleware.equal([], Array("a".utf8)))
+        #expect(AccessMiddleware.cookieValue("a=1; meteo_token=xyz; b=2") == "xyz")
+        #expect(AccessMiddleware.cookieValue("a=1") == nil)
     }
 }

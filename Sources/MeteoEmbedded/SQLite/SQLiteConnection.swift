@@ -26,8 +26,13 @@ final class SQLiteConnection: @unchecked Sendable {
         self.queue = DispatchQueue(label: "meteo.sqlite.\(URL(fileURLWithPath: path).lastPathComponent)")
     }
 
+    /// How long a statement waits for another process's write lock: two processes share a store
+    /// or log (ingest and sink, two sinks), and on a loaded machine a batch's transaction can
+    /// hold the lock for seconds.
+    static let defaultBusyTimeout = Duration.seconds(60)
+
     /// Opens (creating if needed) a database in WAL mode, safe to share with other processes.
-    static func open(path: String, errorCode: MeteoError.Code, busyTimeout: Duration = .seconds(10)) throws(MeteoError) -> SQLiteConnection {
+    static func open(path: String, errorCode: MeteoError.Code, busyTimeout: Duration = defaultBusyTimeout) throws(MeteoError) -> SQLiteConnection {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -128,7 +133,7 @@ final class SQLiteConnection: @unchecked Sendable {
         var retriable = false
         switch primary {
         case SQLITE_BUSY, SQLITE_LOCKED:
-            hint = "the database is locked by another process; it was retried for 10 s"
+            hint = "the database is locked by another process; it was retried for \(defaultBusyTimeout.components.seconds) s"
             retriable = true
         case SQLITE_FULL:
             hint = "the disk is full: free space where the data dir is"

@@ -43,8 +43,4 @@ public enum SparkSQLText {
         return out + "'"
     }
 
-    /// A double literal that Spark reads as a DOUBLE (not a DECIMAL).
-    public static func double(_ x: Double) -> String {
-        x.isFinite ? "CAST(\(x) AS DOUBLE)" : "CAST(NULL AS DOUBLE)"
-    }
 }

@@ -12,7 +12,8 @@ public struct FrameAnalyzer: Sendable {
         self.parallelism = parallelism
     }
 
-    static let groupMeasures: [ObservationFrame.Measure] = [.temperature, .humidity, .pressure, .windSpeed]
+    /// The variables of the region and country groups and of the time windows, in report order.
+    public static let groupMeasures: [ObservationFrame.Measure] = [.temperature, .humidity, .pressure, .windSpeed]
 
     /// Everything, as one report.
     public func report(for request: AnalysisRequest, engine: String = "in-process") -> AnalysisReport {

@@ -235,14 +235,7 @@ struct Backends {
     func sparkHealth() async throws -> String {
         #if Spark
         let (client, lake) = try sparkClient()
-        let version = try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await client.run() }
-            defer { group.cancelAll() }
-            let version: String
-            do { version = try await client.sparkVersion() } catch { await client.close(); throw error }
-            await client.close()
-            return version
-        }
+        let version = try await withRunning(client, close: { await client.close() }) { try await client.sparkVersion() }
         let present = lake.contains("://") || FileManager.default.fileExists(atPath: lake)
         return "Spark \(version) at \(client.remote), lake \(lake)\(present ? "" : " (missing: write it with meteo sink --lake DIR)")"
         #else
@@ -281,15 +274,21 @@ struct Backends {
 
     func withAnalyticsEngine<T: Sendable>(_ backend: AnalyticsBackend, _ body: (any AnalyticsEngine) async throws -> T) async throws -> T {
         guard let connection = backend.connection else { return try await body(backend.engine) }
-        return try await withThrowingTaskGroup(of: Void.self) { group in
+        return try await withRunning(connection, close: backend.close) { try await body(backend.engine) }
+    }
+
+    /// Runs `body` with `connection` running beside it, then `close` (which ends the
+    /// connection), also after an error.
+    func withRunning<T: Sendable>(_ connection: any Service, close: @Sendable () async -> Void, _ body: () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await connection.run() }
             do {
-                let result = try await body(backend.engine)
-                await backend.close()
+                let result = try await body()
+                await close()
                 try await group.waitForAll()
                 return result
             } catch {
-                await backend.close()
+                await close()
                 group.cancelAll()
                 throw error
             }

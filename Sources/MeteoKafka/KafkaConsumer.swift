@@ -118,26 +118,20 @@ public final class KafkaConsumer: EventConsumer {
             // The wait is taken in slices of at most activeWaitMilliseconds: a call that serves a
             // rebalance callback can otherwise sit out its whole time-out although the newly
             // assigned partitions' first messages have arrived meanwhile.
+            //
+            // Fetching is never paused here. An earlier version paused the partitions for the
+            // rest of an empty wait and resumed them before returning (noida-db answers empty
+            // fetches at once, so an idle consumer asks again and again); under a steady flow
+            // librdkafka 2.0.2 then sometimes kept fetching with the version from before the
+            // pause and dropped every answer: the sink stopped reading without an error
+            // (found by scripts/chaos). An idle consumer on noida-db costs CPU; none is lost.
             let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, ms)) * 1_000_000
-            var paused: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
             var first: Int = 0
             while true {
                 let left = Int64(deadline) - Int64(DispatchTime.now().uptimeNanoseconds)
                 let slice = Int32(clamping: min(Int64(KafkaConsumer.activeWaitMilliseconds), max(0, left / 1_000_000)))
                 first = rd_kafka_consume_batch_queue(queue.queue, slice, &raw, 1)
                 if first != 0 || left <= Int64(slice) * 1_000_000 { break }
-                if paused == nil {
-                    // Nothing came although this member has been reading: it is at the end of
-                    // its partitions. Kafka holds an empty fetch for fetch.wait.max.ms, but some
-                    // compatible brokers (noida-db) answer it at once and librdkafka asks again at
-                    // once, spinning a core. So fetching pauses for the rest of the wait
-                    // (rebalance callbacks are still served) and resumes before returning.
-                    paused = KafkaConsumer.pauseReadPartitions(client)
-                }
-            }
-            if let paused {
-                _ = rd_kafka_resume_partitions(client.handle, paused)
-                rd_kafka_topic_partition_list_destroy(paused)
             }
             if first < 0 {
                 throw KafkaClient.error(rd_kafka_last_error(), "cannot read from Kafka")
@@ -245,8 +239,7 @@ public final class KafkaConsumer: EventConsumer {
         }
     }
 
-    /// How long a poll waits for new events with fetching on, before it may pause fetching for
-    /// the rest of its time-out.
+    /// The longest slice of a poll's wait: between slices, rebalance callbacks are served.
     static let activeWaitMilliseconds: Int32 = 25
 
     /// Where a partition without a committed offset starts, by `auto.offset.reset`: the
@@ -298,22 +291,6 @@ public final class KafkaConsumer: EventConsumer {
         logger.debug("Kafka start offsets resolved", metadata: ["kafka.partitions": "\(count)", "kafka.uncommitted": "\(missing.count)"])
     }
 
-    /// Pauses the assigned partitions this member has already read from (whose position is
-    /// known), and returns them to resume; nil when there are none. Partitions still starting
-    /// (offset lookup, first fetch) are left alone.
-    static func pauseReadPartitions(_ client: KafkaClient) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t>? {
-        var assigned: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        guard rd_kafka_assignment(client.handle, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR, let assigned else { return nil }
-        defer { rd_kafka_topic_partition_list_destroy(assigned) }
-        guard assigned.pointee.cnt > 0, rd_kafka_position(client.handle, assigned) == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
-        // Only when every assigned partition has a position: one still starting must fetch.
-        for i in 0..<Int(assigned.pointee.cnt) where assigned.pointee.elems[i].offset < 0 { return nil }
-        guard let paused = rd_kafka_topic_partition_list_copy(assigned) else { return nil }
-        _ = rd_kafka_pause_partitions(client.handle, paused)
-        return paused
-    }
-
-    /// Commit errors that mean the partitions changed hands.
     static let rebalanced: Set<Int32> = Set([
         RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
         RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST, RD_KAFKA_RESP_ERR__STATE, RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID,

@@ -198,6 +198,28 @@ public final class KafkaProducer: EventPublisher {
         return err
     }
 
+    /// The fatal error librdkafka raised, if any: an idempotent producer that lost its
+    /// sequence with the broker (a broker that restarted without its data, for example) can
+    /// never deliver again, and only a new producer (a new producer id) can.
+    public var fatalError: MeteoError? { client.fatalError() }
+
+    /// Drops every event not yet delivered (each gets a failed delivery report, so its batch
+    /// reports it as not delivered) and stops polling. For a producer with a fatal error.
+    public func abandon() async {
+        state.withLock { $0.closed = true }
+        let client = self.client
+        await onBlockingQueue {
+            _ = rd_kafka_purge(client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+            _ = rd_kafka_flush(client.handle, 2000)
+        }
+        poller.stop()
+        let observers = state.withLock { s in
+            defer { s.observers.removeAll() }
+            return Array(s.observers.values)
+        }
+        for o in observers { o.finish() }
+    }
+
     /// Waits until every enqueued event has its delivery report, then stops polling.
     public func close() async throws {
         let first = state.withLock { s -> Bool in
@@ -280,8 +302,16 @@ final class PollThread: Sendable {
     func start() {
         guard !started.exchange(true, ordering: .relaxed) else { return }
         let thread = Thread { [client, self] in
+            var purged = false
             while !self.stopped.load(ordering: .relaxed) {
                 rd_kafka_poll(client.handle, 100)
+                // A producer failed for good keeps its queued events, and their senders would
+                // wait for delivery reports forever: fail them all (each gets a report saying
+                // it was purged), so that nothing waits and nothing counts as delivered.
+                if !purged && rd_kafka_fatal_error(client.handle, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    purged = true
+                    _ = rd_kafka_purge(client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+                }
             }
         }
         thread.name = "meteo.kafka.poll"

@@ -8,9 +8,7 @@ import MeteoCore
 enum ObservationDocument {
     /// `"<place_id>@<observed_at>"`: one document per place and observed time, so that an
     /// upsert of the same event is a no-op.
-    static func id(_ o: Observation) -> String {
-        "\(o.placeID)@\(ISO8601.string(from: o.observedAt))"
-    }
+    static func id(_ o: Observation) -> String { o.eventID }
 
     static func make(_ o: Observation) -> BSONDocument {
         let d = BSONDocument()

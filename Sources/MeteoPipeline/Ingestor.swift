@@ -61,17 +61,20 @@ public final class Ingestor: Service {
     private let configuration: Configuration
     private let logger: Logger
     private let onProgress: (@Sendable (Progress) -> Void)?
+    private let onAcknowledged: (@Sendable (ArraySlice<Observation>) -> Void)?
     private let state = Mutex(Stats())
     private let publishedCounter: Counter
     private let failureCounter: Counter
 
     public init(source: any WeatherSource, publisher: any EventPublisher, configuration: Configuration,
-                logger: Logger, onProgress: (@Sendable (Progress) -> Void)? = nil) {
+                logger: Logger, onProgress: (@Sendable (Progress) -> Void)? = nil,
+                onAcknowledged: (@Sendable (ArraySlice<Observation>) -> Void)? = nil) {
         self.source = source
         self.publisher = publisher
         self.configuration = configuration
         self.logger = logger
         self.onProgress = onProgress
+        self.onAcknowledged = onAcknowledged
         self.publishedCounter = Counter(label: "meteo_ingest_events_published_total", dimensions: [("source", source.name)])
         self.failureCounter = Counter(label: "meteo_ingest_poll_failures_total", dimensions: [("source", source.name)])
     }
@@ -225,11 +228,17 @@ public final class Ingestor: Service {
     private func finish(_ sent: Sent) async throws {
         var published = 0
         var failure = sent.failure
-        for delivery in sent.deliveries {
+        // Delivery i is chunk i: its observations start where the chunks before it end.
+        var offset = 0
+        let observations = sent.prepared.batch.observations
+        for (i, delivery) in sent.deliveries.enumerated() {
+            let chunkCount = sent.prepared.chunks[i].count
+            defer { offset += chunkCount }
             do {
                 try await delivery.delivered()
                 published += delivery.count
                 state.withLock { $0.published += delivery.count }
+                onAcknowledged?(observations[offset..<(offset + chunkCount)])
             } catch {
                 if failure == nil { failure = error }
             }

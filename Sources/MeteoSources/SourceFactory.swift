@@ -28,9 +28,14 @@ public enum SourceFactory {
             }
             return ReplaySource(path: file)
         case .synthetic:
-            // The clock starts at the current 10-minute boundary, so live-looking runs end "now".
-            let now = (Date().timeIntervalSince1970 / 600).rounded(.down) * 600
-            return SyntheticSource(seed: config.seed, start: Date(timeIntervalSince1970: now))
+            // A backfill (`--interval 0`) makes one tick every 10 minutes from the current
+            // 10-minute boundary. A live-looking run (an interval of at least a second) makes
+            // one tick per interval from the current interval boundary, so each poll is
+            // observed "now" and a restarted ingestor goes on with new times.
+            let interval = config.interval.components.seconds
+            let step: Int64 = interval >= 1 ? interval : 600
+            let now = (Int64(Date().timeIntervalSince1970) / step) * step
+            return SyntheticSource(seed: config.seed, start: Date(timeIntervalSince1970: Double(now)), step: .seconds(step))
         }
     }
 }

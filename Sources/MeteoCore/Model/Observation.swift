@@ -100,6 +100,10 @@ public struct Observation: Sendable, Hashable, Codable {
 
     /// The idempotency key: one place at one instant (second precision).
     public var key: ObservationKey { ObservationKey(placeID: placeID, observedAt: observedAt) }
+
+    /// The key as text, `"<place_id>@<observed_at ISO 8601>"`: the `_id` of the MongoDB
+    /// document and the line of `meteo ingest --delivery-log`.
+    public var eventID: String { "\(placeID)@\(ISO8601.string(from: observedAt))" }
 }
 
 /// (place id, observed time): a replayed observation overwrites itself and never duplicates.

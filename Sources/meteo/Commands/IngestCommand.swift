@@ -73,6 +73,11 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(name: .customLong("http-timeout"), help: ArgumentHelp("HTTP request time-out: 30s (METEO_HTTP_TIMEOUT).", valueName: "duration"))
     var httpTimeout: String?
 
+    @Option(name: .customLong("delivery-log"), help: ArgumentHelp(
+        "Append '<place_id>@<observed_at>' to this file for each event once the bus has acknowledged it: the producer's side of an audit (scripts/chaos checks the store against it).",
+        valueName: "file"))
+    var deliveryLog: String?
+
     func run() async throws {
         try await runReportingErrors {
             let logger = common.bootstrapLogging()
@@ -92,6 +97,17 @@ struct IngestCommand: AsyncParsableCommand {
             let catalogue = try PlaceCatalogue.bundled()
             let places = configuration.source == .replay ? [] : try configuration.selectedPlaces(in: catalogue)
             let weather = try SourceFactory.make(config: configuration, logger: logger)
+            var deliveries: DeliveryLog? = nil
+            if let deliveryLog { deliveries = try DeliveryLog(path: deliveryLog) }
+            defer { deliveries?.close() }
+            var onAcknowledged: (@Sendable (ArraySlice<Observation>) -> Void)? = nil
+            if let log = deliveries {
+                onAcknowledged = { observations in
+                    if !log.record(observations) {
+                        logger.error("cannot append to the delivery log", metadata: ["meteo.file": "\(log.path)"])
+                    }
+                }
+            }
             let publisher = try await backends.makePublisher(topic: configuration.topic)
             let count = once ? 1 : ticks
             Terminal.progress("Ingesting \(configuration.source.rawValue) for \(formatCount(places.count)) places → topic \(configuration.topic) on the \(backends.busDescription)"
@@ -104,7 +120,8 @@ struct IngestCommand: AsyncParsableCommand {
                     Terminal.progress("  poll \(p.tick): published \(formatCount(p.publishedThisTick)) events"
                         + (p.failuresThisTick > 0 ? ", \(p.failuresThisTick) places failed (see log)" : "")
                         + " (\(formatCount(p.stats.published)) in all)")
-                }
+                },
+                onAcknowledged: onAcknowledged
             )
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: ingestor, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -111,9 +111,7 @@ struct Backends {
         case .kafka:
             try requireKafkaBuild()
             #if Kafka
-            let producer = try KafkaProducer.make(configuration: kafkaConfiguration, logger: logger)
-            try await producer.ensureTopic(topic)
-            return producer
+            return try await ReplacingKafkaProducer.make(configuration: kafkaConfiguration, topic: topic, logger: logger)
             #else
             fatalError("unreachable")
             #endif

@@ -519,7 +519,7 @@ class Run:
 
     def api_case(self) -> Row:
         """A second ingestor polls the stub of the weather APIs while it misbehaves."""
-        places = "Strasbourg;Paris,FR;Lyon;Marseille;Lille;Nantes"
+        places = "Strasbourg;Paris,FR;Lyon;Marseille;Lille,FR;Nantes"
         kafka = ["--bus", "kafka", "--brokers", self.broker, "--topic", self.topic]
         api = self.add("ingest-api", ["ingest", *kafka, "--source", "open-meteo", "--places", places, "--interval", "1s",
                                       "--open-meteo-url", f"http://127.0.0.1:{self.stub.port}/v1/forecast",
@@ -587,12 +587,21 @@ class Run:
                     except OSError:
                         pass
             else:
+                # Linux refuses to make a file system read-only while files on it are open for
+                # writing, so the processes stop, the disk turns read-only, and they start again
+                # on it: each must refuse or wait with a message that says so, and not crash.
+                ingest.stop()
+                sink.stop()
                 subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+                ingest.start()
+                sink.start()
             time.sleep(self.args.steady + 2)
             for p in (ingest, sink):
                 p.check()
                 if p.unexpected_exits:
-                    row.fail(f"{p.name} exited (status {p.unexpected_exits}) instead of waiting for the disk")
+                    if mode == "full" or any(code not in (1,) for code in p.unexpected_exits):
+                        row.fail(f"{p.name} exited (status {p.unexpected_exits}) instead of waiting for the disk")
+                    p.unexpected_exits.clear()
             text = ingest.log_path.read_text(errors="replace") + sink.log_path.read_text(errors="replace")
             clue = r"full|no space|read-only|readonly|attempt to write" if mode == "full" else r"read-only|readonly|attempt to write"
             if not re.search(clue, text, re.I):
@@ -601,6 +610,9 @@ class Run:
                 filler.unlink()
             else:
                 subprocess.run(["mount", "-o", "remount,rw", str(mnt)], check=True)
+                for p in (ingest, sink):
+                    if not p.alive():
+                        p.start()  # a process that refused the read-only disk, started again
             healed = time.monotonic()
             n_before = len(deliveries.read_text().splitlines())
 

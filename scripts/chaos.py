@@ -749,8 +749,17 @@ class Run:
             lines.append(line)
             print(line)
         self.refresh_acked()
+        upto = len(self.acked)
+        try:
+            self.wait_for(lambda: self.drained(upto), 120, "the store to hold every event of the soak")
+        except TimeoutError as e:
+            log(f"!! soak: {e}")
+            ok = False
+        lost = len(self.missing(set(self.acked[:upto])))
+        ok = ok and lost == 0
         print(f"\nsoak: {seconds:.0f} s, warm-up {warm:.0f} s, windows of {window:.0f} s; "
-              f"{len(set(self.acked))} events acknowledged in the run; samples in {self.dir / 'soak.csv'}")
+              f"{len(set(self.acked[:upto])):,} events acknowledged in the run, {lost} of them not in the store; "
+              f"samples in {self.dir / 'soak.csv'}")
         (self.dir / "soak-table.md").write_text("\n".join(lines) + "\n")
         return ok
 

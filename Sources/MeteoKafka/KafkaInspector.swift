@@ -31,7 +31,8 @@ public enum KafkaInspector {
     /// The brokers and, if given, one topic's partitions.
     public static func cluster(configuration: KafkaConfiguration, topic: String?, logger: Logger) async throws -> KafkaClusterInfo {
         try await onDedicatedThread { () throws(MeteoError) in
-            let client = try KafkaClient.make(kind: .producer, properties: ["bootstrap.servers": configuration.bootstrapServers, "client.id": "\(configuration.clientID)-doctor"]
+            let client = try KafkaClient.make(kind: .producer, properties: ["bootstrap.servers": configuration.bootstrapServers, "client.id": "\(configuration.clientID)-doctor",
+                                                                              "allow.auto.create.topics": "false"]
                 .merging(configuration.properties) { _, user in user }, callbacks: KafkaCallbacks(logger: logger))
             return try KafkaAdmin.metadata(client, topic: topic, timeout: configuration.operationTimeout)
         }
@@ -40,7 +41,11 @@ public enum KafkaInspector {
     /// The committed offsets of `group` on `topic` against the partitions' high watermarks.
     public static func lag(configuration: KafkaConfiguration, group: String, topic: String, logger: Logger) async throws -> KafkaGroupLag {
         try await onDedicatedThread { () throws(MeteoError) in
-            let client = try KafkaClient.make(kind: .consumer, properties: try configuration.consumerProperties(group: group), callbacks: KafkaCallbacks(logger: logger))
+            // Asking about a topic must not create it (with the broker's default partitions,
+            // before meteo ingest creates it with the configured ones).
+            var properties = try configuration.consumerProperties(group: group)
+            properties["allow.auto.create.topics"] = "false"
+            let client = try KafkaClient.make(kind: .consumer, properties: properties, callbacks: KafkaCallbacks(logger: logger))
             defer { _ = rd_kafka_consumer_close(client.handle) }
             let timeout = configuration.operationTimeout
             let info = try KafkaAdmin.metadata(client, topic: topic, timeout: timeout)

@@ -95,6 +95,13 @@ class Proc:
         return code
 
 
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def service(name: str, action: str) -> str:
     r = subprocess.run([str(ROOT / "scripts" / "services" / name), action], capture_output=True, text=True, cwd=ROOT)
     if r.returncode != 0 and action != "status":
@@ -261,7 +268,7 @@ class Run:
         self.rows: list[Row] = []
         self.client = pymongo.MongoClient(self.admin_uri, serverSelectionTimeoutMS=3000)
         self.stub = APIStub(self.owm_key)
-        self.serve_port = int(os.environ.get("METEO_CHAOS_SERVE_PORT", "18281"))
+        self.serve_port = int(os.environ.get("METEO_CHAOS_SERVE_PORT", "0")) or free_port()
 
     # ---- setup
 
@@ -813,6 +820,8 @@ def main() -> int:
     args.recover_timeout = 120.0
     only = set(filter(None, args.only.split(",")))
 
+    # SIGTERM (a CI time-out, kill) ends the run like Ctrl-C: the processes it started stop.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     run = Run(args)
     log(f"chaos run {run.run_id}: topic {run.topic}, database {run.database}, logs in {run.dir / 'logs'}")
     ok = True
@@ -853,7 +862,7 @@ def main() -> int:
             for r in run.rows:
                 for p in r.problems:
                     print(f"FAILED: {r.fault}: {p}")
-    except Exception as e:
+    except (Exception, KeyboardInterrupt) as e:
         log(f"chaos: {type(e).__name__}: {e}")
         ok = False
     finally:

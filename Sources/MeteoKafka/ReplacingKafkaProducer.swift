@@ -15,20 +15,21 @@ import Synchronization
 /// broker lost it.
 public final class ReplacingKafkaProducer: EventPublisher {
     private let configuration: KafkaConfiguration
-    private let topic: String
+    private let topics: [String]
     private let logger: Logger
     private let current: Mutex<KafkaProducer>
     private let replacements = Atomic<Int>(0)
 
-    public static func make(configuration: KafkaConfiguration, topic: String, logger: Logger) async throws -> ReplacingKafkaProducer {
+    /// A producer, with `topics` created unless they exist (again after each replacement).
+    public static func make(configuration: KafkaConfiguration, topics: [String], logger: Logger) async throws -> ReplacingKafkaProducer {
         let producer = try KafkaProducer.make(configuration: configuration, logger: logger)
-        try await producer.ensureTopic(topic)
-        return ReplacingKafkaProducer(configuration: configuration, topic: topic, logger: logger, producer: producer)
+        for topic in topics { try await producer.ensureTopic(topic) }
+        return ReplacingKafkaProducer(configuration: configuration, topics: topics, logger: logger, producer: producer)
     }
 
-    private init(configuration: KafkaConfiguration, topic: String, logger: Logger, producer: KafkaProducer) {
+    private init(configuration: KafkaConfiguration, topics: [String], logger: Logger, producer: KafkaProducer) {
         self.configuration = configuration
-        self.topic = topic
+        self.topics = topics
         self.logger = logger
         self.current = Mutex(producer)
     }
@@ -57,7 +58,7 @@ public final class ReplacingKafkaProducer: EventPublisher {
         let fresh = try KafkaProducer.make(configuration: configuration, logger: logger)
         current.withLock { $0 = fresh }
         replacements.add(1, ordering: .relaxed)
-        try await fresh.ensureTopic(topic)
+        for topic in topics { try await fresh.ensureTopic(topic) }
         return fresh
     }
 }

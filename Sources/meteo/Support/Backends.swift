@@ -111,7 +111,7 @@ struct Backends {
         case .kafka:
             try requireKafkaBuild()
             #if Kafka
-            return try await ReplacingKafkaProducer.make(configuration: kafkaConfiguration, topic: topic, logger: logger)
+            return try await ReplacingKafkaProducer.make(configuration: kafkaConfiguration, topics: [topic], logger: logger)
             #else
             fatalError("unreachable")
             #endif
@@ -135,10 +135,8 @@ struct Backends {
         case .kafka:
             try requireKafkaBuild()
             #if Kafka
-            let producer = try KafkaProducer.make(configuration: kafkaConfiguration, logger: logger)
             let dlq = configuration.effectiveDeadLetterTopic
-            try await producer.ensureTopic(topic)
-            try await producer.ensureTopic(dlq)
+            let producer = try await ReplacingKafkaProducer.make(configuration: kafkaConfiguration, topics: [topic, dlq], logger: logger)
             let consumer = try KafkaConsumer.make(configuration: kafkaConfiguration, group: group, topics: [topic], logger: logger) { change in
                 switch change {
                 case .assigned(let p): onPartitions(true, p.map(\.description))

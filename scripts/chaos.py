@@ -648,7 +648,10 @@ class Run:
                 con.close()
                 if check != "ok":
                     row.fail(f"{name} is corrupt: {check}")
-            row.note = f"SQLite integrity_check ok on both files" if row.ok else row.note
+            said = re.findall(r"meteo: error: (.*)|error meteo: meteo.error=(.*?) meteo\.source", text)
+            said = [a or b for a, b in said]
+            row.note = (f"SQLite integrity_check ok on both files; the processes said: {said[0][-140:]}" if said
+                        else "SQLite integrity_check ok on both files") if row.ok else row.note
         except Exception as e:
             row.fail(f"{type(e).__name__}: {e}")
         finally:

@@ -422,3 +422,51 @@ struct LakeWriterTests {
         try await store.close()
     }
 }
+
+/// `meteo ingest --delivery-log`: the record holds exactly the events whose acknowledgement
+/// arrived, the chunk the bus refused left out.
+@Suite("Delivery log: the producer's record of acknowledged events")
+struct DeliveryLogTests {
+    /// Acknowledges every chunk but the second.
+    final class RefusingSecondChunk: EventPublisher {
+        let chunks = Mutex(0)
+        func publish(_ messages: [OutgoingMessage], to topic: String) async throws {
+            try await send(messages, to: topic).delivered()
+        }
+        func send(_ messages: [OutgoingMessage], to topic: String) async throws -> PendingDelivery {
+            let n = chunks.withLock { $0 += 1; return $0 }
+            return PendingDelivery(count: messages.count) {
+                if n == 2 { throw MeteoError(code: .bus, "broker refused the chunk", isRetriable: true) }
+            }
+        }
+        func close() async throws {}
+    }
+
+    @Test func onlyAcknowledgedEventsAreRecorded() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-deliveries-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let places = Array(try PlaceCatalogue.bundled().places(in: Region.builtin).prefix(30))
+        let source = SyntheticSource(seed: 11)
+        let expected = source.observations(places: places, tick: 0)
+        let log = try DeliveryLog(path: path)
+        let ingestor = Ingestor(source: SyntheticSource(seed: 11), publisher: RefusingSecondChunk(),
+                                configuration: .init(topic: "t", places: places, interval: .zero, ticks: 1, publishBatch: 10),
+                                logger: Logger(label: "delivery-log-test"),
+                                onAcknowledged: { log.record($0) })
+        await #expect(throws: MeteoError.self) { try await ingestor.run() }
+        log.close()
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        let acknowledged = (expected[0..<10] + expected[20..<30]).map(\.eventID)
+        #expect(lines == acknowledged)
+        #expect(ingestor.stats.published == 20)
+        #expect(lines.first == "\(expected[0].placeID)@\(ISO8601.string(from: expected[0].observedAt))")
+    }
+
+    @Test func anUnwritablePathIsAClearError() throws {
+        #expect {
+            _ = try DeliveryLog(path: "/nonexistent-dir/deliveries.log")
+        } throws: { error in
+            (error as? MeteoError)?.message.contains("--delivery-log") == true
+        }
+    }
+}

@@ -9,6 +9,9 @@ public enum EventCodec {
     /// The version this build writes. It reads every version up to this one.
     public static let version = 1
 
+    /// The longest `observed_at` text read (ISO 8601 with nanoseconds and an offset is 35 bytes).
+    static let maxTimeLength = 64
+
     /// Encodes an observation as a version-1 event.
     public static func encode(_ o: Observation) -> [UInt8] {
         var w = JSONWriter(capacity: 420)
@@ -75,7 +78,8 @@ public enum EventCodec {
             throw MeteoError(code: .malformedPayload, "event version \(v) is not supported: this build reads versions 1...\(version); upgrade Meteo")
         }
         let observedText = try json.string("observed_at")
-        guard let observedAt = ISO8601.date(from: observedText) else {
+        // A time is a few dozen bytes: anything longer is refused before it is parsed.
+        guard observedText.utf8.count <= maxTimeLength, let observedAt = ISO8601.date(from: observedText) else {
             throw MeteoError(code: .malformedPayload, "field 'observed_at' is not an ISO 8601 time: '\(observedText.prefix(40))'")
         }
         let o = Observation(

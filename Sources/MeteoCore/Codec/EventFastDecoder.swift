@@ -19,7 +19,9 @@ extension JSONParser {
     mutating func eventKey(expected: Int) throws(MeteoError) -> Int {
         let start = i + 1
         var j = start
-        while j < bytes.count, bytes[j] != UInt8(ascii: "\""), bytes[j] != UInt8(ascii: "\\") { j += 1 }
+        // Plain ASCII only: a key with an escape, a control character or non-ASCII bytes is read by
+        // parseString, which refuses what the general path refuses (invalid UTF-8, raw controls).
+        while j < bytes.count, bytes[j] != UInt8(ascii: "\""), bytes[j] != UInt8(ascii: "\\"), bytes[j] >= 0x20, bytes[j] < 0x80 { j += 1 }
         guard j < bytes.count, bytes[j] == UInt8(ascii: "\"") else {
             let key = Array(try parseString().utf8)
             return Self.eventKeys.firstIndex(of: key) ?? -1
@@ -49,6 +51,9 @@ extension JSONParser {
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return nil }
             i += 1
+            // The event object is one level, as in parseObject: a value nested inside it gets the
+            // same depth limit as on the general path.
+            depth = 1
             var version: Double?
             var placeID: String?, name: String?, country: String?, region: String?, source: String?, observed: String?
             var latitude: Double?, longitude: Double?
@@ -100,7 +105,8 @@ extension JSONParser {
             }
             skipSpace()
             guard i == bytes.count, version == 1, let placeID, let name, let source, let observed,
-                  let latitude, let longitude, let observedAt = ISO8601.date(from: observed)
+                  let latitude, let longitude, observed.utf8.count <= EventCodec.maxTimeLength,
+                  let observedAt = ISO8601.date(from: observed)
             else { return nil }
             var weatherCode: Int?
             if let code {

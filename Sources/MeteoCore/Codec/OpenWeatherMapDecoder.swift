@@ -45,6 +45,11 @@ public enum OpenWeatherMapDecoder {
         guard let dt = try entry.optionalNumber("dt", path: p("dt")) else {
             throw MeteoError(code: .malformedPayload, "field '\(p("dt"))' (observation time) is missing")
         }
+        // Refused here with the field's name: such a time is not even a date that can be written
+        // (1e300 seconds), and the validation's message would have to print it.
+        guard Observation.acceptedTimeRange.contains(Date(timeIntervalSince1970: dt)) else {
+            throw MeteoError(code: .invalidObservation, "field '\(p("dt"))' (observation time) \(dt) is outside 1970...2100")
+        }
         let id: String
         if let placeID { id = placeID } else if let n = try entry.optionalInt("id", path: p("id")) { id = String(n) } else {
             throw MeteoError(code: .malformedPayload, "field '\(p("id"))' (city id) is missing")

@@ -7,9 +7,18 @@ import Foundation
 public enum ISO8601 {
     /// `2026-11-29T03:40:00Z`, with `.250` milliseconds only when the instant has them.
     public static func string(from date: Date) -> String {
-        let t = date.timeIntervalSince1970
-        let seconds = Int64(t.rounded(.down))
-        let millis = Int(((t - Double(seconds)) * 1000).rounded())
+        // Clamped to years 0001...9999, the range the format can write: a hostile time (1e300
+        // seconds, NaN) must not trap converting to Int64; validation refuses such times with
+        // a reason, and this only formats the message that says so.
+        var t = date.timeIntervalSince1970
+        if !t.isFinite { t = 0 }
+        t = min(max(t, -62_135_596_800), 253_402_300_799.999)
+        var seconds = Int64(t.rounded(.down))
+        var millis = Int(((t - Double(seconds)) * 1000).rounded())
+        if millis >= 1000 {  // 59.9996 s rounds up to the next second, not down to .000 of this one
+            seconds += 1
+            millis -= 1000
+        }
         var (days, secOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
         if secOfDay < 0 { secOfDay += 86_400; days -= 1 }
         let (y, m, d) = civil(fromDays: days)
@@ -35,9 +44,15 @@ public enum ISO8601 {
     /// Parses `2026-11-29T03:40:00Z`, `2026-11-29T03:40:00.250Z`, `2026-11-29T03:40:00+01:00`,
     /// `2026-11-29T03:40` (UTC, as Open-Meteo writes it with `timezone=GMT`), `2026-11-29 03:40:00`, or `2026-11-29`.
     public static func date(from text: String) -> Date? {
-        var s = Array(text.utf8)
-        while let f = s.first, f == 32 { s.removeFirst() }
-        while let l = s.last, l == 32 { s.removeLast() }
+        let bytes = Array(text.utf8)
+        // Trimmed by index: removing the spaces one by one from the front took quadratic time
+        // on a hostile 200 kB of them.
+        var lo = 0
+        var hi = bytes.count
+        while lo < hi, bytes[lo] == 32 { lo += 1 }
+        while hi > lo, bytes[hi - 1] == 32 { hi -= 1 }
+        guard hi - lo <= 64 else { return nil }  // no valid time is longer
+        let s = bytes[lo..<hi].map { $0 }
         var i = 0
         func num(_ width: Int) -> Int64? {
             guard i + width <= s.count else { return nil }

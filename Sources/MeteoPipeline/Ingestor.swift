@@ -107,18 +107,24 @@ public final class Ingestor: Service {
                         if let next = try await prefetch.next() {
                             batch = next
                         } else {
-                            batch = Self.prepare(try await source.poll(places), chunkSize: chunkSize)
+                            batch = Self.prepare(try await Self.poll(source, places), chunkSize: chunkSize)
                         }
                     } else {
-                        batch = Self.prepare(try await source.poll(places), chunkSize: chunkSize)
+                        batch = Self.prepare(try await Self.poll(source, places), chunkSize: chunkSize)
                     }
                     let another = configuration.ticks.map { tick < $0 } ?? true
                     if another && configuration.interval == .zero {
-                        prefetch.addTask { Self.prepare(try await source.poll(places), chunkSize: chunkSize) }
+                        prefetch.addTask { Self.prepare(try await Self.poll(source, places), chunkSize: chunkSize) }
                         prefetched = true
                     }
                     sent.append(try await send(batch, tick: tick))
                 } catch {
+                    // SIGTERM during a poll (a slow or failing API, retrying with backoff) ends
+                    // the poll at once; nothing of it was handed to the bus.
+                    if Task.isShuttingDownGracefully || Task.isCancelled {
+                        logger.notice("poll abandoned: shutting down", metadata: [LoggingKeys.source: "\(source.name)"])
+                        break
+                    }
                     // A poll prefetched for the next tick stays pending: it is that tick's poll.
                     pollFailed(error)
                     if configuration.ticks != nil {
@@ -152,6 +158,11 @@ public final class Ingestor: Service {
         var deliveries: [PendingDelivery]
         /// An error of handing it over, reported when it is settled.
         var failure: (any Error)?
+    }
+
+    /// One poll of the source, given up when a graceful shutdown starts.
+    static func poll(_ source: any WeatherSource, _ places: [Place]) async throws -> SourceBatch {
+        try await cancelWhenGracefulShutdown { try await source.poll(places) }
     }
 
     private func pollFailed(_ error: any Error) {

@@ -22,12 +22,8 @@ struct HostileInputTests {
         }
     }
 
-    static let base = Observation(
-        placeID: "2973783", name: "Strasbourg", country: "FR", region: "EuropeW",
-        latitude: 48.58392, longitude: 7.74553, observedAt: Date(timeIntervalSince1970: 1_764_387_600),
-        source: "synthetic", temperatureC: 4.25, feelsLikeC: 1.5, humidityPct: 87, pressureHPa: 1016.3,
-        windSpeedMS: 3.4, windDirectionDeg: 225, windGustMS: 7.1, cloudCoverPct: 100, visibilityM: 8000,
-        rainMM: 0.4, snowMM: 0, weatherCode: 61)
+    /// A valid event's observation, shared with the codec tests.
+    static let base = EventCodecTests.full
 
     static let numericFields = [
         "latitude", "longitude", "temperature_c", "feels_like_c", "humidity_pct", "pressure_hpa", "wind_speed_ms",

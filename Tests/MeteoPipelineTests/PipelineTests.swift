@@ -470,3 +470,43 @@ struct DeliveryLogTests {
         }
     }
 }
+
+/// SIGTERM while a poll waits on a slow API (time-outs and retries can take minutes) stops the
+/// ingestor at once, with nothing half-published.
+@Suite("Ingestor shutdown during a slow poll")
+struct SlowPollShutdownTests {
+    struct HangingSource: WeatherSource {
+        var name: String { "hanging" }
+        func poll(_ places: [Place]) async throws -> SourceBatch {
+            try await Task.sleep(for: .seconds(120))
+            return SourceBatch(observations: [])
+        }
+    }
+
+    final class CountingPublisher: EventPublisher {
+        let count = Mutex(0)
+        func publish(_ messages: [OutgoingMessage], to topic: String) async throws { count.withLock { $0 += messages.count } }
+        func close() async throws {}
+    }
+
+    @Test func gracefulShutdownEndsAPollInProgress() async throws {
+        let logger = Logger(label: "slow-poll-test")
+        let places = Array(try PlaceCatalogue.bundled().places(in: Region.builtin).prefix(3))
+        let publisher = CountingPublisher()
+        let ingestor = Ingestor(source: HangingSource(), publisher: publisher,
+                                configuration: .init(topic: "t", places: places, interval: .seconds(10)), logger: logger)
+        let group = ServiceGroup(services: [ingestor], logger: logger)
+        let clock = ContinuousClock()
+        let elapsed = try await clock.measure {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                try await Task.sleep(for: .milliseconds(300))
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+        }
+        #expect(elapsed < .seconds(60), "the shutdown waited for the poll: \(elapsed)")
+        #expect(ingestor.stats.failedPolls == 0, "an abandoned poll is not a failure")
+        #expect(publisher.count.withLock { $0 } == 0)
+    }
+}

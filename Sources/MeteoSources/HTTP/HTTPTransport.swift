@@ -94,7 +94,7 @@ struct HTTPTransport: Sendable {
                 }
                 let delay = retry.delay(beforeRetry: attempt, retryAfter: retryAfter, random: Double.random(in: 0..<1))
                 logger.warning("retrying HTTP request", metadata: [
-                    LoggingKeys.url: "\(safeURL)",
+                    LoggingKeys.url: "\(Self.shortened(safeURL))",
                     LoggingKeys.attempt: "\(attempt)",
                     LoggingKeys.delay: "\(delay.seconds)",
                     LoggingKeys.error: "\(error.message)",
@@ -192,6 +192,12 @@ struct HTTPTransport: Sendable {
 
     /// Query parameters whose values are secrets.
     static let secretParameters: Set<String> = ["appid", "apikey", "api_key", "key", "token", "access_token"]
+
+    /// A URL for a log line: at most 200 characters (a request for 1,000 places is 20 KB of
+    /// coordinates), with its length when cut.
+    static func shortened(_ url: String) -> String {
+        url.count <= 200 ? url : "\(url.prefix(200))… (\(url.utf8.count) bytes)"
+    }
 
     /// `text` with the value of every secret query parameter (`appid=…`) replaced by `<redacted>`.
     /// Works on a URL or on any text that contains one.

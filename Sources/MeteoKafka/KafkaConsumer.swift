@@ -291,6 +291,7 @@ public final class KafkaConsumer: EventConsumer {
         logger.debug("Kafka start offsets resolved", metadata: ["kafka.partitions": "\(count)", "kafka.uncommitted": "\(missing.count)"])
     }
 
+    /// Commit errors that mean the partitions changed hands.
     static let rebalanced: Set<Int32> = Set([
         RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
         RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST, RD_KAFKA_RESP_ERR__STATE, RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID,

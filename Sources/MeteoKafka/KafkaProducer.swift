@@ -213,6 +213,16 @@ public final class KafkaProducer: EventPublisher {
             _ = rd_kafka_flush(client.handle, 2000)
         }
         poller.stop()
+        finishObservers()
+    }
+
+    /// Raises a fatal error in this producer through librdkafka's test hook, as a broker that
+    /// lost its sequence numbers would; for tests.
+    public func simulateFatalError() {
+        _ = rd_kafka_test_fatal_error(client.handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "simulated by a test")
+    }
+
+    private func finishObservers() {
         let observers = state.withLock { s in
             defer { s.observers.removeAll() }
             return Array(s.observers.values)
@@ -231,11 +241,7 @@ public final class KafkaProducer: EventPublisher {
         let client = self.client
         let err = await onBlockingQueue { rd_kafka_flush(client.handle, timeout) }
         poller.stop()
-        let observers = state.withLock { s in
-            defer { s.observers.removeAll() }
-            return Array(s.observers.values)
-        }
-        for o in observers { o.finish() }
+        finishObservers()
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             let left = rd_kafka_outq_len(client.handle)
             throw MeteoError(code: .bus, "\(left) Kafka events were still unsent after \(configuration.operationTimeout.seconds) s; is the broker up?",

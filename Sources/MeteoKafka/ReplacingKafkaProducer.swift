@@ -34,6 +34,9 @@ public final class ReplacingKafkaProducer: EventPublisher {
         self.current = Mutex(producer)
     }
 
+    /// The producer in use now.
+    public var producer: KafkaProducer { current.withLock { $0 } }
+
     /// How many times the producer was replaced.
     public var replaced: Int { replacements.load(ordering: .relaxed) }
 

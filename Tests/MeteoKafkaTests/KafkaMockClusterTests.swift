@@ -12,6 +12,26 @@ import Testing
 /// The same behaviour is checked against a real broker in ``KafkaBrokerTests``.
 @Suite("Kafka on librdkafka's mock cluster", .serialized)
 struct KafkaMockClusterTests {
+    /// A broker that restarts without its data leaves an idempotent producer failed for good
+    /// ("out of order sequence number"); the publisher replaces it and goes on delivering.
+    @Test func aProducerFailedForGoodIsReplacedByANewOne() async throws {
+        let cluster = try KafkaMockCluster.start(brokers: 1)
+        try cluster.createTopic("t", partitions: 2)
+        // No topics to create: "t" exists, and CreateTopics times out on the mock cluster of librdkafka 2.0.2.
+        let publisher = try await ReplacingKafkaProducer.make(configuration: kafkaConfig(cluster), topics: [], logger: testLogger)
+        try await publisher.publish((0..<10).map { message($0) }, to: "t")
+        let failed = publisher.producer
+        #expect(failed.fatalError == nil)
+        failed.simulateFatalError()
+        #expect(failed.fatalError != nil)
+        #expect(publisher.replaced == 0)
+        try await publisher.publish((10..<20).map { message($0) }, to: "t")
+        #expect(publisher.replaced == 1)
+        #expect(publisher.producer !== failed)
+        #expect(publisher.producer.fatalError == nil)
+        try await publisher.close()
+    }
+
     @Test func everyPublishedEventHasADeliveryReportAndKeepsItsKeyOnOnePartition() async throws {
         let cluster = try KafkaMockCluster.start(brokers: 3)
         try cluster.createTopic("t", partitions: 4)

@@ -161,6 +161,23 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // A stub of the weather APIs with their documented formats and quotas, for tests (in
+        // process) and scripts (the meteo-stub executable); never part of the meteo binary.
+        .target(
+            name: "MeteoStub",
+            dependencies: [
+                "MeteoCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Stubs/MeteoStub"
+        ),
+        .executableTarget(
+            name: "meteo-stub",
+            dependencies: ["MeteoStub", "MeteoCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Stubs/meteo-stub"
+        ),
         .executableTarget(
             name: "meteo-bench",
             dependencies: ["MeteoCore", "MeteoSources", "MeteoEmbedded", "MeteoPipeline",
@@ -219,7 +236,7 @@ let package = Package(
         .testTarget(
             name: "MeteoSourcesTests",
             dependencies: [
-                "MeteoCore", "MeteoSources",
+                "MeteoCore", "MeteoSources", "MeteoStub",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -233,13 +250,13 @@ let package = Package(
         ),
         .testTarget(
             name: "MeteoPipelineTests",
-            dependencies: ["MeteoCore", "MeteoPipeline", "MeteoEmbedded", "MeteoSources",
+            dependencies: ["MeteoCore", "MeteoPipeline", "MeteoEmbedded", "MeteoSources", "MeteoStub",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .testTarget(
             name: "MeteoCLITests",
-            dependencies: ["meteo", "MeteoCore", "MeteoEmbedded", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["meteo", "MeteoCore", "MeteoEmbedded", "MeteoStub", .product(name: "Logging", package: "swift-log"),
                            .target(name: "MeteoMongo", condition: .when(traits: ["MongoDB"]))]
         ),
     ]

@@ -26,15 +26,23 @@ public final class Ingestor: Service {
         /// Polls handed to the bus whose acknowledgements may still be outstanding. 1 waits
         /// for each poll's acknowledgements before the next poll is published.
         public var inFlightPolls: Int
+        /// Skip an observation whose (place, observed time) is the last one acknowledged for its
+        /// place: Open-Meteo's `current` block moves every 15 minutes, so a poll within the same
+        /// step repeats the last one. Counted in ``Progress/repeatedThisTick``.
+        public var skipRepeats: Bool
+        /// The clock of the schedule (a virtual one in tests).
+        public var clock: any MeteoClock
 
         public init(topic: String, places: [Place], interval: Duration, ticks: Int? = nil, publishBatch: Int = 5000,
-                    inFlightPolls: Int = 8) {
+                    inFlightPolls: Int = 8, skipRepeats: Bool = false, clock: any MeteoClock = SystemClock()) {
             self.topic = topic
             self.places = places
             self.interval = interval
             self.ticks = ticks
             self.publishBatch = publishBatch
             self.inFlightPolls = max(1, inFlightPolls)
+            self.skipRepeats = skipRepeats
+            self.clock = clock
         }
     }
 
@@ -45,6 +53,8 @@ public final class Ingestor: Service {
         public var published = 0
         public var sourceFailures = 0
         public var failedPolls = 0
+        /// Observations skipped as repeats of the last one of their place (``Configuration/skipRepeats``).
+        public var repeated = 0
     }
 
     /// One line of progress, after each tick.
@@ -53,6 +63,7 @@ public final class Ingestor: Service {
         public var ticks: Int?
         public var publishedThisTick: Int
         public var failuresThisTick: Int
+        public var repeatedThisTick: Int
         public var stats: Stats
     }
 
@@ -63,6 +74,8 @@ public final class Ingestor: Service {
     private let onProgress: (@Sendable (Progress) -> Void)?
     private let onAcknowledged: (@Sendable (ArraySlice<Observation>) -> Void)?
     private let state = Mutex(Stats())
+    /// The observed time of the last acknowledged observation of each place (``Configuration/skipRepeats``).
+    private let acknowledgedTimes = Mutex<[String: Date]>([:])
     private let publishedCounter: Counter
     private let failureCounter: Counter
 
@@ -83,7 +96,7 @@ public final class Ingestor: Service {
 
     public func run() async throws {
         var tick = 0
-        let clock = ContinuousClock()
+        let clock = configuration.clock
         let source = self.source
         let places = configuration.places
         let chunkSize = configuration.publishBatch
@@ -98,7 +111,7 @@ public final class Ingestor: Service {
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 if let ticks = configuration.ticks, tick >= ticks { break }
                 tick += 1
-                let started = clock.now
+                let started = clock.now()
                 do {
                     let batch: Prepared
                     if prefetched {
@@ -107,14 +120,14 @@ public final class Ingestor: Service {
                         if let next = try await prefetch.next() {
                             batch = next
                         } else {
-                            batch = Self.prepare(try await Self.poll(source, places), chunkSize: chunkSize)
+                            batch = Self.prepare(withoutRepeats(try await Self.poll(source, places)), chunkSize: chunkSize)
                         }
                     } else {
-                        batch = Self.prepare(try await Self.poll(source, places), chunkSize: chunkSize)
+                        batch = Self.prepare(withoutRepeats(try await Self.poll(source, places)), chunkSize: chunkSize)
                     }
                     let another = configuration.ticks.map { tick < $0 } ?? true
                     if another && configuration.interval == .zero {
-                        prefetch.addTask { Self.prepare(try await Self.poll(source, places), chunkSize: chunkSize) }
+                        prefetch.addTask { Self.prepare(self.withoutRepeats(try await Self.poll(source, places)), chunkSize: chunkSize) }
                         prefetched = true
                     }
                     sent.append(try await send(batch, tick: tick))
@@ -134,12 +147,12 @@ public final class Ingestor: Service {
                 }
                 try await settle(&sent, keeping: configuration.inFlightPolls - 1)
                 if let ticks = configuration.ticks, tick >= ticks { break }
-                let next = started.advanced(by: configuration.interval)
-                if next > clock.now {
+                let next = started.addingTimeInterval(configuration.interval.seconds)
+                if next > clock.now() {
                     // Waiting for the next tick: settle what is in flight first.
                     try await settle(&sent, keeping: 0)
                     do {
-                        try await cancelWhenGracefulShutdown { try await Task.sleep(until: next, clock: clock) }
+                        try await cancelWhenGracefulShutdown { try await clock.sleep(until: next) }
                     } catch {
                         break  // shutdown requested while waiting: nothing is in flight
                     }
@@ -192,7 +205,21 @@ public final class Ingestor: Service {
 
     /// Polls once and publishes everything it got. Public for `meteo ingest --once` and tests.
     public func pollOnce(tick: Int) async throws {
-        try await finish(try await send(Self.prepare(try await source.poll(configuration.places), chunkSize: configuration.publishBatch), tick: tick))
+        try await finish(try await send(Self.prepare(withoutRepeats(try await source.poll(configuration.places)), chunkSize: configuration.publishBatch), tick: tick))
+    }
+
+    /// The batch without the observations that repeat the last acknowledged one of their place.
+    func withoutRepeats(_ batch: SourceBatch) -> SourceBatch {
+        guard configuration.skipRepeats else { return batch }
+        var out = batch
+        acknowledgedTimes.withLock { last in
+            out.observations = batch.observations.filter { o in
+                guard let time = last[o.placeID] else { return true }
+                return o.observedAt > time
+            }
+        }
+        out.repeated += batch.observations.count - out.observations.count
+        return out
     }
 
     /// A poll's result with its events encoded, in publish chunks.
@@ -249,7 +276,13 @@ public final class Ingestor: Service {
                 try await delivery.delivered()
                 published += delivery.count
                 state.withLock { $0.published += delivery.count }
-                onAcknowledged?(observations[offset..<(offset + chunkCount)])
+                let acknowledged = observations[offset..<(offset + chunkCount)]
+                if configuration.skipRepeats {
+                    acknowledgedTimes.withLock { last in
+                        for o in acknowledged where last[o.placeID].map({ o.observedAt > $0 }) ?? true { last[o.placeID] = o.observedAt }
+                    }
+                }
+                onAcknowledged?(acknowledged)
             } catch {
                 if failure == nil { failure = error }
             }
@@ -261,10 +294,11 @@ public final class Ingestor: Service {
             s.ticks += 1
             s.polled += batch.observations.count
             s.sourceFailures += batch.failures.count
+            s.repeated += batch.repeated
             return s
         }
         logger.info("published", metadata: [LoggingKeys.count: "\(published)", LoggingKeys.topic: "\(configuration.topic)"])
         onProgress?(Progress(tick: sent.tick, ticks: configuration.ticks, publishedThisTick: published,
-                             failuresThisTick: batch.failures.count, stats: stats))
+                             failuresThisTick: batch.failures.count, repeatedThisTick: batch.repeated, stats: stats))
     }
 }

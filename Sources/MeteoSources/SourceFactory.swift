@@ -3,7 +3,8 @@ import Foundation
 import Logging
 import MeteoCore
 
-/// Builds the source a configuration asks for (`config.source`). The CLI's composition root
+/// Builds the source a configuration asks for (`config.source`). The API sources count their
+/// requests against `quota`, the ledger of the configuration's provider plan (``quotaLedger(config:dataDir:clock:logger:onWait:)``). The CLI's composition root
 /// calls it once and keeps the source for the life of the ingestor.
 ///
 /// HTTP client lifetime: the API sources use the `httpClient` passed in and never shut it down.
@@ -14,13 +15,14 @@ public enum SourceFactory {
         config: MeteoConfiguration,
         httpClient: HTTPClient = .shared,
         retryPolicy: RetryPolicy? = nil,
+        quota: QuotaLedger? = nil,
         logger: Logger
     ) throws(MeteoError) -> any WeatherSource {
         switch config.source {
         case .openMeteo:
-            return OpenMeteoSource(configuration: config, httpClient: httpClient, retryPolicy: retryPolicy, logger: logger)
+            return OpenMeteoSource(configuration: config, httpClient: httpClient, retryPolicy: retryPolicy, quota: quota, logger: logger)
         case .openWeatherMap:
-            return try OpenWeatherMapSource(configuration: config, httpClient: httpClient, retryPolicy: retryPolicy, logger: logger)
+            return try OpenWeatherMapSource(configuration: config, httpClient: httpClient, retryPolicy: retryPolicy, quota: quota, logger: logger)
         case .replay:
             guard let file = config.replayFile, !file.isEmpty else {
                 throw MeteoError(code: .invalidConfiguration,
@@ -37,5 +39,16 @@ public enum SourceFactory {
             let now = (Int64(Date().timeIntervalSince1970) / step) * step
             return SyntheticSource(seed: config.seed, start: Date(timeIntervalSince1970: Double(now)), step: .seconds(step))
         }
+    }
+
+    /// The quota ledger of the configuration's provider plan, kept in `<data dir>/quota`; nil
+    /// for the sources that call no API, and for a plan without limits.
+    public static func quotaLedger(
+        config: MeteoConfiguration, clock: any MeteoClock = SystemClock(), logger: Logger,
+        onWait: (@Sendable (QuotaWait) -> Void)? = nil
+    ) throws(MeteoError) -> QuotaLedger? {
+        guard let plan = config.providerPlan, !plan.isUnlimited else { return nil }
+        return try QuotaLedger(plan: plan, directory: URL(fileURLWithPath: config.dataDir).appendingPathComponent("quota"),
+                               clock: clock, logger: logger, onWait: onWait)
     }
 }

@@ -27,6 +27,6 @@ struct Meteo: AsyncParsableCommand {
         \(PlaceCatalogue.attribution)
         """,
         subcommands: [DemoCommand.self, IngestCommand.self, SinkCommand.self, QueryCommand.self, AnalyzeCommand.self, ServeCommand.self,
-                      PlacesCommand.self, DoctorCommand.self]
+                      PlacesCommand.self, PlanCommand.self, DoctorCommand.self]
     )
 }

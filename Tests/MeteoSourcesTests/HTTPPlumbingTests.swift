@@ -11,19 +11,6 @@ struct HTTPPlumbingTests {
         #expect(HTTPTransport.redact("https://api.open-meteo.com/v1/forecast?latitude=1,2") == "https://api.open-meteo.com/v1/forecast?latitude=1,2")
     }
 
-    @Test func rateLimiterSpacesCallsBeyondTheLimit() async throws {
-        // Two calls fit in the window; the third must wait for the window to pass.
-        // The window is wide so that a loaded machine cannot make the first two look late.
-        let limiter = RateLimiter(limit: 2, per: .seconds(6))
-        let clock = ContinuousClock()
-        let start = clock.now
-        try await limiter.acquire()
-        try await limiter.acquire()
-        #expect(clock.now - start < .seconds(4))
-        try await limiter.acquire()
-        #expect(clock.now - start >= .seconds(6))
-    }
-
     @Test func semaphoreBoundsConcurrency() async {
         let semaphore = AsyncSemaphore(permits: 2)
         let gauge = Gauge()

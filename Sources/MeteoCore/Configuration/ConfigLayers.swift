@@ -108,17 +108,29 @@ extension String {
     }
 }
 
-/// Parses durations such as `600`, `90s`, `10m`, `1h`, `7d` or `250ms`.
+/// Parses durations such as `600`, `90s`, `10m`, `1h`, `7d`, `250ms`, and compounds such as
+/// `5h15m` or `1d12h` (what `meteo plan` proposes). A bare number is seconds.
 public func parseDuration(_ text: String) -> Duration? {
-    let t = text.trimmingCharacters(in: .whitespaces).lowercased()
-    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
-    for (suffix, scale) in units where t.hasSuffix(suffix) {
-        let number = t.dropLast(suffix.count)
-        // "ms" must not be read as "m" + "s" garbage, and "10m" must not match "s".
-        if let v = Double(number), v.isFinite, v >= 0 { return .milliseconds(Int64((v * scale * 1000).rounded())) }
+    let t = Array(text.trimmingCharacters(in: .whitespaces).lowercased().utf8)
+    guard !t.isEmpty else { return nil }
+    let scales: [String: Double] = ["ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86_400]
+    var total = 0.0
+    var i = 0
+    var parts = 0
+    while i < t.count {
+        let start = i
+        while i < t.count, (t[i] >= UInt8(ascii: "0") && t[i] <= UInt8(ascii: "9")) || t[i] == UInt8(ascii: ".") { i += 1 }
+        guard i > start, let value = Double(String(decoding: t[start..<i], as: UTF8.self)), value.isFinite else { return nil }
+        let unitStart = i
+        while i < t.count, t[i] >= UInt8(ascii: "a"), t[i] <= UInt8(ascii: "z") { i += 1 }
+        let unit = String(decoding: t[unitStart..<i], as: UTF8.self)
+        // A bare number is seconds, and only alone: "5h15" is not a duration.
+        guard let scale = unit.isEmpty ? (parts == 0 && i == t.count ? 1 : nil) : scales[unit] else { return nil }
+        total += value * scale
+        parts += 1
     }
-    if let v = Double(t), v.isFinite, v >= 0 { return .milliseconds(Int64((v * 1000).rounded())) }
-    return nil
+    guard total.isFinite, total >= 0, total < 1e12 else { return nil }
+    return .milliseconds(Int64((total * 1000).rounded()))
 }
 
 extension Duration {

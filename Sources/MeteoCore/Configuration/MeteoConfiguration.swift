@@ -34,10 +34,26 @@ public struct MeteoConfiguration: Sendable, Hashable {
     public var boxes: [BoundingBox] = []
     /// Explicit place names or ids (`Strasbourg`, `Paris,FR`, `2973783`).
     public var places: [String] = []
-    /// How often the ingestor polls. Default 600 s, as the original producer.
+    /// How often the ingestor polls, when ``autoInterval`` is off.
     public var interval: Duration = .seconds(600)
-    /// Open-Meteo forecast endpoint.
-    public var openMeteoURL: String = "https://api.open-meteo.com/v1/forecast"
+    /// `--interval auto` (the default): the shortest 15-minute step that fits the provider plan
+    /// (``QuotaPlanner``); 600 s for the sources without a quota (synthetic, replay).
+    public var autoInterval: Bool = true
+    /// The provider plan's tier; nil is `auto`: `api-key` when an Open-Meteo key is set, `free` otherwise.
+    public var planTier: ProviderPlan.Tier? = nil
+    /// `--quota`: limits that replace the plan's own, per window (a nil value lifts that window's limit).
+    public var quota: [QuotaWindow: Double?] = [:]
+    /// Open-Meteo forecast endpoint (the customer endpoint when an API key is set).
+    public var openMeteoURL: String = MeteoConfiguration.openMeteoFreeURL
+    /// Open-Meteo historical archive endpoint, for `meteo backfill`.
+    public var archiveURL: String = MeteoConfiguration.archiveFreeURL
+    /// The Open-Meteo API key; only from the environment (`METEO_OPEN_METEO_API_KEY`).
+    public var openMeteoAPIKey: Secret? = nil
+
+    public static let openMeteoFreeURL = "https://api.open-meteo.com/v1/forecast"
+    public static let openMeteoCustomerURL = "https://customer-api.open-meteo.com/v1/forecast"
+    public static let archiveFreeURL = "https://archive-api.open-meteo.com/v1/archive"
+    public static let archiveCustomerURL = "https://customer-archive-api.open-meteo.com/v1/archive"
     /// OpenWeatherMap current-weather endpoint.
     public var openWeatherMapURL: String = "https://api.openweathermap.org/data/2.5/weather"
     /// The OpenWeatherMap API key; only from the environment (`METEO_OWM_API_KEY` or `OPENWEATHERMAP_API_KEY`).
@@ -83,6 +99,25 @@ public struct MeteoConfiguration: Sendable, Hashable {
     /// Write concern of the MongoDB sink: `majority` or a number of nodes.
     public var writeConcern: String = "majority"
 
+    /// The plan of the configured source's provider, with `--quota` applied; nil for the
+    /// sources that call no API (synthetic, replay).
+    public var providerPlan: ProviderPlan? {
+        let provider: ProviderPlan.Provider
+        let tier: ProviderPlan.Tier
+        switch source {
+        case .openMeteo:
+            provider = .openMeteo
+            tier = planTier ?? (openMeteoAPIKey != nil ? .apiKey : .free)
+        case .openWeatherMap:
+            provider = .openWeatherMap
+            tier = planTier ?? .free
+        case .replay, .synthetic:
+            return nil
+        }
+        let plan = ProviderPlan.standard(provider, tier)
+        return quota.isEmpty ? plan : plan.with(limits: quota)
+    }
+
     /// The dead-letter topic in effect.
     public var effectiveDeadLetterTopic: String { deadLetterTopic ?? topic + ".dlq" }
 
@@ -103,8 +138,11 @@ public struct MeteoConfiguration: Sendable, Hashable {
         ConfigKey("regions", "built-in regions, comma-separated (default: all ten)"),
         ConfigKey("bbox", "bounding boxes lon_min,lat_min,lon_max,lat_max, ';'-separated"),
         ConfigKey("places", "place names or ids, ';'-separated (Strasbourg;Paris,FR)"),
-        ConfigKey("interval", "polling interval (default 600s; 90s, 10m, 1h)"),
-        ConfigKey("open-meteo-url", "Open-Meteo forecast endpoint"),
+        ConfigKey("interval", "polling interval: auto (default: the shortest 15-min step that fits the provider plan; 600s for synthetic and replay), or 90s, 10m, 1h, 5h15m"),
+        ConfigKey("plan", "provider plan: auto | free | api-key | self-hosted (default auto: api-key when METEO_OPEN_METEO_API_KEY is set, else free)"),
+        ConfigKey("quota", "the plan's limits, replacing its defaults: minute=600,hour=5000,day=10000,month=300000 (any subset; a window =none lifts it; none lifts all)"),
+        ConfigKey("open-meteo-url", "Open-Meteo forecast endpoint (default https://api.open-meteo.com/v1/forecast, or the customer endpoint with an API key)"),
+        ConfigKey("archive-url", "Open-Meteo historical archive endpoint for meteo backfill (default https://archive-api.open-meteo.com/v1/archive)"),
         ConfigKey("owm-url", "OpenWeatherMap current-weather endpoint"),
         ConfigKey("replay-file", "file for the replay source (NDJSON, legacy box/city lines, or CSV)"),
         ConfigKey("seed", "seed of the synthetic source (default 42)"),
@@ -210,8 +248,40 @@ public struct MeteoConfiguration: Sendable, Hashable {
         if let (v, _) = text("places") {
             c.places = v.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
-        if let v = try duration("interval", min: .zero) { c.interval = v }
+        if let (v, _) = text("interval"), v.trimmingCharacters(in: .whitespaces).lowercased() == "auto" {
+            c.autoInterval = true
+        } else if let v = try duration("interval", min: .zero) {
+            c.interval = v
+            c.autoInterval = false
+        }
+        if let (v, o) = text("plan") {
+            let t = v.trimmingCharacters(in: .whitespaces).lowercased()
+            if t != "auto" {
+                guard let tier = ProviderPlan.Tier(rawValue: t) else {
+                    throw bad("plan", v, o, "auto, free, api-key or self-hosted")
+                }
+                c.planTier = tier
+            }
+        }
+        if let (v, o) = text("quota") {
+            guard let limits = ProviderPlan.parseLimits(v) else {
+                throw bad("quota", v, o, "limits per window such as minute=600,hour=5000,day=10000,month=300000 (a window =none lifts it; none lifts all)")
+            }
+            c.quota = limits
+        }
+        let apiKey = layers.environment["METEO_OPEN_METEO_API_KEY"].flatMap { $0.isEmpty ? nil : Secret($0) }
+        c.openMeteoAPIKey = apiKey
+        if apiKey != nil {
+            // A key is for the customer endpoints, unless the user names another.
+            c.openMeteoURL = openMeteoCustomerURL
+            c.archiveURL = archiveCustomerURL
+        }
         if let v = try url("open-meteo-url") { c.openMeteoURL = v }
+        if let v = try url("archive-url") { c.archiveURL = v }
+        if c.planTier == .apiKey && apiKey == nil {
+            throw MeteoError(code: .invalidConfiguration,
+                             "--plan api-key needs the key in the environment variable METEO_OPEN_METEO_API_KEY (never on the command line); or use --plan free")
+        }
         if let v = try url("owm-url") { c.openWeatherMapURL = v }
         if let (v, _) = text("replay-file"), !v.isEmpty { c.replayFile = v }
         if let (v, o) = text("seed") {

@@ -15,10 +15,14 @@ public struct SourceFailure: Sendable, Hashable {
 public struct SourceBatch: Sendable {
     public var observations: [Observation]
     public var failures: [SourceFailure]
+    /// Places whose observation had not changed since the last poll (Open-Meteo's `current`
+    /// block moves every 15 minutes), so were not reported again.
+    public var repeated: Int
 
-    public init(observations: [Observation] = [], failures: [SourceFailure] = []) {
+    public init(observations: [Observation] = [], failures: [SourceFailure] = [], repeated: Int = 0) {
         self.observations = observations
         self.failures = failures
+        self.repeated = repeated
     }
 }
 

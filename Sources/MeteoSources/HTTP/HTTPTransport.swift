@@ -11,6 +11,8 @@ struct HTTPRequestSpec: Sendable {
     var url: String
     var headers: [(String, String)] = []
     var body: [UInt8]? = nil
+    /// What the request costs in the provider's quota (Open-Meteo weighs places, variables and days).
+    var weight: Double = 1
 }
 
 /// A complete HTTP response (body collected, capped).
@@ -23,8 +25,10 @@ struct HTTPResponseData: Sendable {
 }
 
 /// The HTTP plumbing shared by the API sources: per-request time-out, retries with backoff
-/// (``RetryPolicy``), `Retry-After`, a concurrency bound, an optional calls-per-window limit,
-/// a cap on body size, and redaction of secrets from every URL it logs or puts in an error.
+/// (``RetryPolicy``), `Retry-After`, a concurrency bound, the provider's quota (a
+/// ``QuotaLedger`` asked for each request's weight before it is sent; a 429 whose reason names
+/// a window makes the ledger wait for that window's reset instead of retrying at once), a cap
+/// on body size, and redaction of secrets from every URL it logs or puts in an error.
 ///
 /// It never hands its logger to AsyncHTTPClient, whose trace logs would print full URLs.
 struct HTTPTransport: Sendable {
@@ -35,19 +39,28 @@ struct HTTPTransport: Sendable {
     let timeout: Duration
     let retry: RetryPolicy
     let semaphore: AsyncSemaphore
-    let rateLimiter: RateLimiter?
+    let quota: QuotaLedger?
+    /// The window a 429 response says is spent, from the provider's own words; nil when it
+    /// names none (then the 429 is retried with backoff and `Retry-After`).
+    let quotaWindow: @Sendable (HTTPResponseData) -> QuotaWindow?
     let maxBodyBytes: Int
     let logger: Logger
 
+    /// How many times one request waits for a window the provider refused before giving up
+    /// (another client on the same IP address may be spending the same allowance).
+    static let maxQuotaRefusals = 3
+
     init(
         client: HTTPClient, timeout: Duration, retry: RetryPolicy, concurrency: Int,
-        rateLimiter: RateLimiter? = nil, maxBodyBytes: Int = HTTPTransport.defaultMaxBodyBytes, logger: Logger
+        quota: QuotaLedger? = nil, quotaWindow: @escaping @Sendable (HTTPResponseData) -> QuotaWindow? = { _ in nil },
+        maxBodyBytes: Int = HTTPTransport.defaultMaxBodyBytes, logger: Logger
     ) {
         self.client = client
         self.timeout = timeout
         self.retry = retry
         self.semaphore = AsyncSemaphore(permits: concurrency)
-        self.rateLimiter = rateLimiter
+        self.quota = quota
+        self.quotaWindow = quotaWindow
         self.maxBodyBytes = maxBodyBytes
         self.logger = logger
     }
@@ -56,6 +69,8 @@ struct HTTPTransport: Sendable {
     private enum Outcome<T: Sendable>: Sendable {
         case success(T)
         case retry(MeteoError, retryAfter: Duration?)
+        /// A 429 that names a spent window: wait for its reset, not for a backoff.
+        case quotaRefused(MeteoError, QuotaWindow)
         case fail(MeteoError)
     }
 
@@ -75,10 +90,11 @@ struct HTTPTransport: Sendable {
     ) async throws -> T {
         let safeURL = Self.redact(request.url)
         var attempt = 1
+        var refusals = 0
         while true {
             try Task.checkCancellation()
             let outcome: Outcome<T> = try await semaphore.withPermit {
-                try await rateLimiter?.acquire()
+                try await quota?.acquire(request.weight)
                 return try await once(request, safeURL: safeURL, describe: describe, decode: decode)
             }
             switch outcome {
@@ -86,6 +102,17 @@ struct HTTPTransport: Sendable {
                 return value
             case .fail(let error):
                 throw error
+            case .quotaRefused(var error, let window):
+                refusals += 1
+                guard let quota, refusals <= Self.maxQuotaRefusals else {
+                    error.message += quota == nil ? "" : " (refused \(refusals) times after waiting for the \(window.adjective) quota to reset: another client may be spending the same allowance)"
+                    error.isRetriable = true
+                    throw error
+                }
+                logger.warning("the provider refused the \(window.adjective) quota; waiting for it to reset", metadata: [
+                    LoggingKeys.url: "\(Self.shortened(safeURL))", LoggingKeys.error: "\(error.message)",
+                ])
+                try quota.refused(window)
             case .retry(var error, let retryAfter):
                 guard attempt < retry.maxAttempts else {
                     error.message += " (gave up after \(attempt) attempt\(attempt == 1 ? "" : "s"))"
@@ -136,6 +163,10 @@ struct HTTPTransport: Sendable {
                 return error.isRetriable ? .retry(error, retryAfter: nil) : .fail(error)
             }
         case 429:
+            if let window = quotaWindow(response) {
+                return .quotaRefused(MeteoError(code: .apiError, "\(host) refused the request: its \(window.adjective) quota is spent (HTTP 429): \(Self.trim(Self.redact(response.bodyText), to: 200)); check meteo plan",
+                                                isRetriable: true, detail: safeURL), window)
+            }
             let after = response.headers.first(name: "Retry-After").flatMap { RetryPolicy.parseRetryAfter($0) }
             return .retry(MeteoError(code: .apiError, "\(host) is rate limiting Meteo (HTTP 429): poll less often or fewer places",
                                      isRetriable: true, detail: safeURL), retryAfter: after)

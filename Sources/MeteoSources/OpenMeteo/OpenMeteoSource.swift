@@ -3,19 +3,26 @@ import Logging
 import MeteoCore
 import NIOHTTP1
 
-/// Current weather from Open-Meteo's free forecast API (no key needed).
+/// Current weather from Open-Meteo's forecast API: free (no key), with an API key (the
+/// customer endpoint and the `apikey` parameter), or a self-hosted server.
 ///
-/// Places are sent in batches of up to ``batchSize`` coordinates per request. A request whose
-/// URL would be longer than ``maxURLLength`` is sent as a `POST` with the same parameters in an
-/// `application/x-www-form-urlencoded` body, which Open-Meteo accepts.
+/// Places are sent in batches of ``batchSize`` coordinates per request: as many as one minute
+/// of the plan can pay for (461 at 13 variables on the free plan, since each place weighs
+/// 13 / 10 = 1.3 calls), at most 1,000. Each request asks the plan's ``QuotaLedger`` for its
+/// weight before it is sent, so a poll never asks Open-Meteo for more than the plan allows; a
+/// 429 whose reason names a window ("Daily API request limit exceeded") waits for that window's
+/// reset. A request whose URL would be longer than ``maxURLLength`` is sent as a `POST` with
+/// the same parameters in an `application/x-www-form-urlencoded` body, which Open-Meteo accepts.
+///
+/// The `current` block is Open-Meteo's 15-minute model step, so a poll within the same step
+/// repeats the last one; the ingestor skips such repeats (`Ingestor.Configuration.skipRepeats`).
 ///
 /// Failures: HTTP 400 becomes a non-retriable ``MeteoError`` with Open-Meteo's `reason`;
-/// 429, 5xx, time-outs, broken connections and incomplete JSON are retried per ``RetryPolicy``
-/// (a truncated body is taken for a transfer error, so it is retried too). A location with wrong
-/// types or impossible values is a ``SourceFailure`` of its place; a response that does not
-/// hold one location per requested place fails the poll. Batches run one after the other
-/// (each already carries up to 1000 places), and a client-side limiter keeps to the free
-/// tier's 600 calls per minute.
+/// other 429s, 5xx, time-outs, broken connections and incomplete JSON are retried per
+/// ``RetryPolicy`` (a truncated body is taken for a transfer error, so it is retried too). A
+/// location with wrong types or impossible values is a ``SourceFailure`` of its place; a
+/// response that does not hold one location per requested place fails the poll. Batches run
+/// one after the other.
 public struct OpenMeteoSource: WeatherSource {
     public var name: String { OpenMeteoResponseDecoder.source }
 
@@ -26,48 +33,64 @@ public struct OpenMeteoSource: WeatherSource {
         "rain", "snowfall", "precipitation", "weather_code",
     ]
 
+    /// The planner of one live poll under `plan`: 13 variables, one day of data a request.
+    public static func planner(_ plan: ProviderPlan) -> QuotaPlanner {
+        QuotaPlanner(plan: plan, variables: currentVariables.count, days: 1)
+    }
+
     /// The forecast endpoint, `https://api.open-meteo.com/v1/forecast` by default.
     public let endpoint: String
-    /// Places per request (Open-Meteo accepts up to 1000).
+    /// Places per request.
     public let batchSize: Int
     /// Longest URL sent as a `GET`; longer requests are sent as a `POST`.
     public let maxURLLength: Int
+    /// The plan whose quota the requests count against.
+    public let plan: ProviderPlan
+    let apiKey: Secret?
     let transport: HTTPTransport
 
     /// - Parameters:
-    ///   - configuration: supplies `openMeteoURL`, `httpTimeout`, `maxAttempts` and `concurrency`.
+    ///   - configuration: supplies `openMeteoURL`, the plan, the API key, `httpTimeout`,
+    ///     `maxAttempts` and `concurrency`.
     ///   - httpClient: a client the caller owns and shuts down (``HTTPClient/shared`` needs no shutdown).
     ///   - retryPolicy: defaults to `configuration.maxAttempts` attempts, 0.5 s base, 60 s cap.
-    ///   - callsPerMinute: client-side limit (Open-Meteo free tier: 600 a minute).
+    ///   - batchSize: at most this many places a request (the plan may allow fewer).
+    ///   - quota: the plan's ledger; nil sends without counting (tests of the decoding).
     public init(
         configuration: MeteoConfiguration,
         httpClient: HTTPClient = .shared,
         retryPolicy: RetryPolicy? = nil,
         batchSize: Int = 1000,
         maxURLLength: Int = 8000,
-        callsPerMinute: Int = 600,
+        quota: QuotaLedger? = nil,
         logger: Logger
     ) {
         var logger = logger
         logger[metadataKey: LoggingKeys.source] = "open-meteo"
+        let plan = quota?.plan ?? configuration.providerPlan ?? .openMeteoFree
         self.endpoint = configuration.openMeteoURL
-        self.batchSize = min(max(1, batchSize), 1000)
+        self.plan = plan
+        self.apiKey = plan.tier == .apiKey ? configuration.openMeteoAPIKey : nil
+        self.batchSize = min(max(1, batchSize), Self.planner(plan).placesPerRequest)
         self.maxURLLength = maxURLLength
         self.transport = HTTPTransport(
             client: httpClient, timeout: configuration.httpTimeout,
             retry: retryPolicy ?? RetryPolicy(maxAttempts: configuration.maxAttempts),
             concurrency: configuration.concurrency,
-            rateLimiter: RateLimiter(limit: callsPerMinute, per: .seconds(60)),
+            quota: quota, quotaWindow: Self.quotaWindow,
             logger: logger)
     }
 
     public func poll(_ places: [Place]) async throws -> SourceBatch {
         var batch = SourceBatch()
         var start = 0
+        let weight = Self.planner(plan).placeWeight
         while start < places.count {
             let chunk = Array(places[start..<min(start + batchSize, places.count)])
+            var spec = request(for: chunk)
+            spec.weight = weight * Double(chunk.count)
             let part = try await transport.send(
-                request(for: chunk),
+                spec,
                 describe: Self.describe,
                 decode: { (response: HTTPResponseData) throws(MeteoError) -> SourceBatch in
                     try OpenMeteoResponseDecoder.decode(response.body, places: chunk)
@@ -82,9 +105,24 @@ public struct OpenMeteoSource: WeatherSource {
         return batch
     }
 
+    /// The window an Open-Meteo 429 names: `{"error":true,"reason":"Hourly API request limit exceeded. …"}`.
+    static func quotaWindow(_ response: HTTPResponseData) -> QuotaWindow? {
+        guard let reason = Self.reason(response) else { return nil }
+        let first = reason.prefix { $0 != " " }
+        guard reason.contains("limit exceeded") else { return nil }
+        return QuotaWindow(name: String(first))
+    }
+
+    static func reason(_ response: HTTPResponseData) -> String? {
+        (try? JSONValue.parse(response.body))?["reason"].flatMap { json -> String? in
+            if case .string(let s) = json { return s }
+            return nil
+        }
+    }
+
     /// The request for one batch: a `GET`, or a form `POST` when the URL would be too long.
     func request(for places: [Place]) -> HTTPRequestSpec {
-        let query = Self.formEncode(Self.parameters(for: places))
+        let query = Self.formEncode(parameters(for: places))
         let separator = endpoint.contains("?") ? "&" : "?"
         let url = endpoint + separator + query
         if url.utf8.count <= maxURLLength { return HTTPRequestSpec(method: .GET, url: url) }
@@ -93,15 +131,18 @@ public struct OpenMeteoSource: WeatherSource {
                                body: Array(query.utf8))
     }
 
-    static func parameters(for places: [Place]) -> [(String, String)] {
-        [
-            ("latitude", places.map { coordinate($0.latitude) }.joined(separator: ",")),
-            ("longitude", places.map { coordinate($0.longitude) }.joined(separator: ",")),
-            ("current", currentVariables.joined(separator: ",")),
+    func parameters(for places: [Place]) -> [(String, String)] {
+        var out: [(String, String)] = [
+            ("latitude", places.map { Self.coordinate($0.latitude) }.joined(separator: ",")),
+            ("longitude", places.map { Self.coordinate($0.longitude) }.joined(separator: ",")),
+            ("current", Self.currentVariables.joined(separator: ",")),
+            ("forecast_days", "1"),
             ("wind_speed_unit", "ms"),
             ("timezone", "GMT"),
             ("timeformat", "unixtime"),
         ]
+        if let apiKey { out.append(("apikey", apiKey.value)) }
+        return out
     }
 
     /// A coordinate with at most 4 decimals (about 11 m), which is finer than the model grid.
@@ -134,15 +175,15 @@ public struct OpenMeteoSource: WeatherSource {
 
     /// Open-Meteo's error responses: `{"error":true,"reason":"…"}`.
     static func describe(_ response: HTTPResponseData) -> MeteoError {
-        let reason = (try? JSONValue.parse(response.body))?["reason"].flatMap { json -> String? in
-            if case .string(let s) = json { return s }
-            return nil
-        }
+        let reason = Self.reason(response)
         let what = reason.map { "Open-Meteo rejected the request (HTTP \(response.status)): \($0)" }
             ?? "Open-Meteo rejected the request (HTTP \(response.status)): \(HTTPTransport.trim(response.bodyText, to: 200))"
-        let fix = response.status == 400
-            ? "; check the places' coordinates and the open-meteo-url setting"
-            : "; check the open-meteo-url setting"
+        let fix: String
+        switch response.status {
+        case 400: fix = "; check the places' coordinates and the open-meteo-url setting"
+        case 401, 403: fix = "; check METEO_OPEN_METEO_API_KEY and that open-meteo-url is the customer endpoint (customer-api.open-meteo.com)"
+        default: fix = "; check the open-meteo-url setting"
+        }
         return MeteoError(code: .apiError, what + fix, detail: HTTPTransport.trim(response.bodyText))
     }
 }
@@ -154,3 +195,4 @@ extension OpenMeteoSource {
         try OpenMeteoResponseDecoder.decode(body, places: places)
     }
 }
+

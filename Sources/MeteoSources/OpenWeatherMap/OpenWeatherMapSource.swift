@@ -9,6 +9,8 @@ import MeteoCore
 /// The API key never appears in a log or an error: every URL is redacted (`appid=<redacted>`)
 /// and the key is never handed to AsyncHTTPClient's logger.
 ///
+/// Each request counts 1 against the plan's ledger (free plan: 60 a minute, 1,000,000 a month).
+///
 /// Failures: 401 (bad key) fails the whole poll with a message naming `METEO_OWM_API_KEY`; any
 /// other per-place problem (404, bad payload, retries exhausted) is a ``SourceFailure`` of
 /// that place, unless every place failed for a transient reason, in which case the poll throws
@@ -26,6 +28,7 @@ public struct OpenWeatherMapSource: WeatherSource {
         configuration: MeteoConfiguration,
         httpClient: HTTPClient = .shared,
         retryPolicy: RetryPolicy? = nil,
+        quota: QuotaLedger? = nil,
         logger: Logger
     ) throws(MeteoError) {
         guard let key = configuration.openWeatherMapKey, !key.value.isEmpty else {
@@ -40,7 +43,16 @@ public struct OpenWeatherMapSource: WeatherSource {
         self.transport = HTTPTransport(
             client: httpClient, timeout: configuration.httpTimeout,
             retry: retryPolicy ?? RetryPolicy(maxAttempts: configuration.maxAttempts),
-            concurrency: configuration.concurrency, logger: logger)
+            concurrency: configuration.concurrency,
+            quota: quota, quotaWindow: Self.quotaWindow, logger: logger)
+    }
+
+    /// OpenWeatherMap's 429 (`{"cod":429,"message":"Your account is temporary blocked due to
+    /// exceeding of requests limitation of your subscription type. …"}`) is its per-minute limit:
+    /// the free plan's only short window. Its monthly allowance is counted by the ledger.
+    static func quotaWindow(_ response: HTTPResponseData) -> QuotaWindow? {
+        guard response.status == 429 else { return nil }
+        return .minute
     }
 
     public func poll(_ places: [Place]) async throws -> SourceBatch {

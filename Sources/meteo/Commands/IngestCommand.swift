@@ -13,8 +13,17 @@ struct IngestCommand: AsyncParsableCommand {
         commandName: "ingest",
         abstract: "Poll a weather source on a schedule and publish each observation on the bus.",
         discussion: """
-        Runs until Ctrl-C (SIGINT) or SIGTERM, which finish the current publish and stop. \
-        Every 600 s by default, as the original producer.
+        Runs until Ctrl-C (SIGINT) or SIGTERM, which finish the current publish and stop.
+
+        It never asks a provider for more than the plan allows ('meteo plan' shows the \
+        numbers). Open-Meteo counts weighted calls: max(1, variables / 10) × max(1, days / 14) \
+        per place, and its free plan allows 600 a minute, 5,000 an hour, 10,000 a day and \
+        300,000 a month. --interval auto (the default) takes the shortest 15-minute step that \
+        fits (6h for the ten regions' 1,630 places); an explicit interval that cannot fit is \
+        refused with what would fit, unless --over-quota. Each request waits for its weight in \
+        the quota counts kept in <data-dir>/quota, so a restart does not reset the day's count; \
+        a 429 that names a window ("Daily API request limit exceeded") waits for its reset. \
+        Open-Meteo's current weather changes every 15 minutes; repeats are not published again.
 
         Sources:
           open-meteo       live, no key, up to 1000 places a request (default)
@@ -24,6 +33,9 @@ struct IngestCommand: AsyncParsableCommand {
 
         Examples:
           meteo ingest --once                                  one poll of the ten regions
+          meteo ingest --regions EuropeW --interval 1h         fits the free plan? meteo plan tells
+          METEO_OPEN_METEO_API_KEY=… meteo ingest --quota month=5000000   a subscription
+          meteo ingest --plan self-hosted --open-meteo-url http://my-server:8080/v1/forecast
           meteo ingest --source synthetic --interval 10s
           meteo ingest --places 'Strasbourg;Paris,FR' --interval 5m
           meteo ingest --source replay --replay-file recorded.ndjson --once
@@ -43,8 +55,13 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "open-meteo, openweathermap, replay or synthetic (METEO_SOURCE).")
     var source: String?
 
-    @Option(help: ArgumentHelp("Time between polls: 600, 90s, 10m, 1h (METEO_INTERVAL).", valueName: "duration"))
+    @Option(help: ArgumentHelp("Time between polls: auto (the default: the shortest 15-minute step that fits the plan; 600s for synthetic and replay), or 90s, 10m, 1h, 5h15m (METEO_INTERVAL).", valueName: "duration"))
     var interval: String?
+
+    @OptionGroup(title: "Provider plan") var planOptions: PlanOptions
+
+    @Flag(name: .customLong("over-quota"), help: "Start even when the schedule does not fit the plan; the quota limiter still holds requests back, so polls run late.")
+    var overQuota = false
 
     @Flag(help: "Poll once and exit.")
     var once = false
@@ -92,11 +109,27 @@ struct IngestCommand: AsyncParsableCommand {
             extra["owm-url"] = owmURL
             extra["max-attempts"] = maxAttempts.map(String.init)
             extra["http-timeout"] = httpTimeout
+            extra.merge(planOptions.flags) { _, new in new }
             let configuration = try common.configuration(extra: extra)
             let backends = Backends(configuration: configuration, logger: logger)
             let catalogue = try PlaceCatalogue.bundled()
             let places = configuration.source == .replay ? [] : try configuration.selectedPlaces(in: catalogue)
-            let weather = try SourceFactory.make(config: configuration, logger: logger)
+            let schedule = try Planning.schedule(configuration, places: places.count)
+            if let estimate = schedule.estimate {
+                if schedule.auto {
+                    Terminal.progress("Interval auto: \(LivePlan.duration(Double(estimate.intervalSeconds))), the shortest 15-minute step at which \(formatCount(places.count)) places fit \(estimate.plan.name) (\(Planning.headroom(estimate)))")
+                } else if !estimate.fits {
+                    guard overQuota else { throw MeteoError(code: .invalidConfiguration, estimate.refusal()) }
+                    Terminal.progress("warning: --over-quota: \(estimate.refusal()). The quota limiter holds requests back, so polls will run late.")
+                }
+                if configuration.source == .openMeteo, estimate.intervalSeconds > 0, estimate.intervalSeconds < QuotaPlanner.step {
+                    Terminal.progress("warning: Open-Meteo's current weather changes every 15 min; polling every \(LivePlan.duration(Double(estimate.intervalSeconds))) only repeats observations (repeats are not published)")
+                }
+            }
+            let quota = try SourceFactory.quotaLedger(config: configuration, logger: logger, onWait: { wait in
+                Terminal.progress("  \(wait)")
+            })
+            let weather = try SourceFactory.make(config: configuration, quota: quota, logger: logger)
             var deliveries: DeliveryLog? = nil
             if let deliveryLog { deliveries = try DeliveryLog(path: deliveryLog) }
             defer { deliveries?.close() }
@@ -111,14 +144,16 @@ struct IngestCommand: AsyncParsableCommand {
             let publisher = try await backends.makePublisher(topic: configuration.topic)
             let count = once ? 1 : ticks
             Terminal.progress("Ingesting \(configuration.source.rawValue) for \(formatCount(places.count)) places → topic \(configuration.topic) on the \(backends.busDescription)"
-                + (count.map { ", \($0) poll(s)" } ?? ", every \(configuration.interval.seconds) s until Ctrl-C"))
+                + (count.map { ", \($0) poll(s)" } ?? ", every \(LivePlan.duration(schedule.interval.seconds)) until Ctrl-C"))
             let ingestor = Ingestor(
                 source: weather, publisher: publisher,
-                configuration: .init(topic: configuration.topic, places: places, interval: configuration.interval, ticks: count),
+                configuration: .init(topic: configuration.topic, places: places, interval: schedule.interval, ticks: count,
+                                     skipRepeats: configuration.source == .openMeteo),
                 logger: logger,
                 onProgress: { p in
                     Terminal.progress("  poll \(p.tick): published \(formatCount(p.publishedThisTick)) events"
                         + (p.failuresThisTick > 0 ? ", \(p.failuresThisTick) places failed (see log)" : "")
+                        + (p.repeatedThisTick > 0 ? ", \(formatCount(p.repeatedThisTick)) unchanged since the last poll (Open-Meteo's current weather moves every 15 min)" : "")
                         + " (\(formatCount(p.stats.published)) in all)")
                 },
                 onAcknowledged: onAcknowledged

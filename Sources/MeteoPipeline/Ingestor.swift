@@ -126,7 +126,7 @@ public final class Ingestor: Service {
                         batch = Self.prepare(withoutRepeats(try await Self.poll(source, places)), chunkSize: chunkSize)
                     }
                     let another = configuration.ticks.map { tick < $0 } ?? true
-                    if another && configuration.interval == .zero {
+                    if another && configuration.interval == .zero && !configuration.skipRepeats {
                         prefetch.addTask { Self.prepare(self.withoutRepeats(try await Self.poll(source, places)), chunkSize: chunkSize) }
                         prefetched = true
                     }
@@ -145,7 +145,9 @@ public final class Ingestor: Service {
                         throw error
                     }
                 }
-                try await settle(&sent, keeping: configuration.inFlightPolls - 1)
+                // Repeats are told by the acknowledged times, so with skipRepeats each poll is
+                // acknowledged before the next is prepared.
+                try await settle(&sent, keeping: configuration.skipRepeats ? 0 : configuration.inFlightPolls - 1)
                 if let ticks = configuration.ticks, tick >= ticks { break }
                 let next = started.addingTimeInterval(configuration.interval.seconds)
                 if next > clock.now() {

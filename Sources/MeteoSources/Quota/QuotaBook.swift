@@ -67,7 +67,8 @@ public struct QuotaBook: Sendable, Hashable, Codable {
         let t = now.timeIntervalSince1970
         var wait: Wait?
         func consider(_ w: Wait) {
-            if wait == nil || w.until > wait!.until { wait = w }
+            // The longest wait; on a tie the longer window, which is the one to name.
+            if wait == nil || w.until >= wait!.until { wait = w }
         }
         for window in QuotaWindow.allCases {
             if let until = refusedUntil[window.rawValue], until > t {

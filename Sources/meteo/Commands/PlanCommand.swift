@@ -47,6 +47,9 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Time between polls: auto (the shortest 15-minute step that fits), or 10m, 1h, 5h15m (METEO_INTERVAL).", valueName: "duration"))
     var interval: String?
 
+    @Option(name: .customLong("open-meteo-url"), help: ArgumentHelp("Open-Meteo forecast endpoint (METEO_OPEN_METEO_URL); accepted so that ingest's flags work here too.", valueName: "url"))
+    var openMeteoURL: String?
+
     @Option(help: ArgumentHelp("Also estimate a backfill of hourly history from this day (2025-01-01, or an age such as 30d).", valueName: "date"))
     var since: String?
 
@@ -62,6 +65,7 @@ struct PlanCommand: AsyncParsableCommand {
             var extra = selection.flags
             extra["source"] = source
             extra["interval"] = interval
+            extra["open-meteo-url"] = openMeteoURL
             extra.merge(planOptions.flags) { _, new in new }
             let configuration = try common.configuration(extra: extra)
             let catalogue = try PlaceCatalogue.bundled()

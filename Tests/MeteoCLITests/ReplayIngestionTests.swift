@@ -10,24 +10,6 @@ import Testing
 struct ReplayIngestionTests {
     static let python = ProcessInfo.processInfo.environment["METEO_PYTHON"] ?? "python3"
 
-    /// Runs a command, feeding `input` on stdin; returns its status, stdout and stderr.
-    static func run(_ executable: String, _ arguments: [String], input: Data) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [executable] + arguments
-        let stdin = Pipe(), out = Pipe(), err = Pipe()
-        p.standardInput = stdin
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        stdin.fileHandleForWriting.write(input)
-        try stdin.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
-
     /// `meteo ingest --source replay --once` then `meteo sink --until-idle` on one data dir.
     static func replay(_ file: URL, dataDir: URL, expectPublished n: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let ingest = try MeteoProcess.run(["ingest", "--source", "replay", "--replay-file", file.path, "--once", "--data-dir", dataDir.path])
@@ -66,7 +48,7 @@ struct ReplayIngestionTests {
             w.writerow(["place_id", "name", "country", "region", "latitude", "longitude", "observed_at", "source", "temperature_c", "humidity_pct"])
             w.writerows(rows)
         """
-        let python = try Self.run(Self.python, ["-c", script, file.path], input: Data(input.bytes))
+        let python = try Shell.run(Self.python, ["-c", script, file.path], input: String(decoding: input.bytes, as: UTF8.self))
         #expect(python.status == 0, "\(python.stderr)")
         let bytes = try Data(contentsOf: file)
         let newlines = bytes.indices.filter { bytes[$0] == 0x0A }

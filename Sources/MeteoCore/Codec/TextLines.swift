@@ -16,12 +16,22 @@ public enum TextLines {
     public static func split(_ text: String) -> [Substring] {
         let body = droppingBOM(text)
         let utf8 = body.utf8
+        // The byte offsets of the "\n"s, found on the contiguous bytes (a native string's).
+        let newlines = utf8.withContiguousStorageIfAvailable { bytes in
+            var found: [Int] = []
+            for i in bytes.indices where bytes[i] == 0x0A { found.append(i) }
+            return found
+        } ?? utf8.enumerated().compactMap { $0.element == 0x0A ? $0.offset : nil }
         var lines: [Substring] = []
-        var start = utf8.startIndex
+        lines.reserveCapacity(newlines.count + 1)
         // "\n" and "\r" are ASCII, so every cut below falls on a scalar boundary of the text.
-        while let newline = utf8[start...].firstIndex(of: 0x0A) {
+        var start = utf8.startIndex
+        var startOffset = 0
+        for offset in newlines {
+            let newline = utf8.index(start, offsetBy: offset - startOffset)
             lines.append(line(body, from: start, to: newline))
             start = utf8.index(after: newline)
+            startOffset = offset + 1
         }
         if start != utf8.endIndex { lines.append(line(body, from: start, to: utf8.endIndex)) }
         return lines

@@ -28,6 +28,8 @@ from pathlib import Path
 import pymongo
 from kafka import KafkaProducer
 
+import delivery_log  # scripts/delivery_log.py, beside this file
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -337,10 +339,8 @@ class Run:
             f.seek(self.delivery_offset)
             data = f.read()
         end = data.rfind(b"\n") + 1  # only whole lines
+        self.acked.extend(delivery_log.parse(data[:end], at_start=self.delivery_offset == 0))
         self.delivery_offset += end
-        for line in data[:end].decode().splitlines():
-            if line:
-                self.acked.append(line)
         return len(self.acked)
 
     def missing(self, ids) -> list[str]:
@@ -621,10 +621,10 @@ class Run:
                     if not p.alive():
                         p.start()  # a process that refused the read-only disk, started again
             healed = time.monotonic()
-            n_before = len(deliveries.read_text().splitlines())
+            n_before = len(delivery_log.read(deliveries))
 
             def caught_up():
-                ids = deliveries.read_text().splitlines()
+                ids = delivery_log.read(deliveries)
                 return len(ids) > n_before and not self.sqlite_missing(mnt, ids)
             try:
                 self.wait_for(caught_up, self.args.recover_timeout, "the embedded pipeline to resume")
@@ -633,7 +633,7 @@ class Run:
                 row.fail(str(e))
             ingest.stop()
             time.sleep(1)
-            ids = set(deliveries.read_text().splitlines())
+            ids = set(delivery_log.read(deliveries))
             self.wait_for(lambda: not self.sqlite_missing(mnt, ids), 30, "the sink to store the last events")
             sink.stop()
             row.acked = len(ids)

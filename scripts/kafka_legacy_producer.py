@@ -24,7 +24,7 @@ def main() -> int:
     producer = KafkaProducer(bootstrap_servers=args.brokers,
                              value_serializer=lambda v: json.dumps(v).encode("utf-8"))
     for path in args.payloads:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:
             payload = json.load(f)
         # The original sent each response whole, without a key, and did not wait per message.
         producer.send(args.topic, value=payload)

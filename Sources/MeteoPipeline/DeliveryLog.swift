@@ -56,6 +56,22 @@ public final class DeliveryLog: Sendable {
         }
     }
 
+    /// The event ids of a delivery log, in the order they were acknowledged: one a line, LF or
+    /// CRLF, a UTF-8 byte order mark skipped, blank lines skipped and the last line kept without
+    /// its newline (``TextLines``). `scripts/delivery_log.py` reads it the same way.
+    public static func read(path: String) throws(MeteoError) -> [String] {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw MeteoError(code: .io, "cannot read the delivery log \(path): \(error.localizedDescription)")
+        }
+        return parse(String(decoding: data, as: UTF8.self))
+    }
+
+    /// The event ids of a delivery log's text.
+    public static func parse(_ text: String) -> [String] {
+        TextLines.split(text).compactMap { $0.isEmpty ? nil : String($0) }
+    }
+
     public func close() {
         fd.withLock { fd in
             if fd >= 0 { _ = closeFD(fd) }

@@ -279,27 +279,6 @@ final class LoggedProcess: @unchecked Sendable {
     }
 }
 
-enum Shell {
-    /// Runs a program found on PATH (or at a path) with optional standard input.
-    static func run(_ program: String, _ arguments: [String], input: String? = nil) throws -> MeteoProcess.Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [program] + arguments
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = inp
-        try p.run()
-        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
-        try inp.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return .init(status: p.terminationStatus, reason: p.terminationReason,
-                     stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
-}
-
 func formatted(_ n: Int) -> String {
     let s = String(n)
     var out = ""

@@ -2,7 +2,7 @@ import Foundation
 import MeteoCore
 import Testing
 
-/// Hostile input to every decoder a bus message meets (issue 8): the committed fuzz corpus,
+/// Hostile input to every decoder a bus message or a recording's line meets (issue 8): the committed fuzz corpus,
 /// seeded random and mutated payloads, and named cases. Each input is decoded into valid
 /// observations or refused with a reason (the sink's dead-letter reason), never a crash; names
 /// stay literal strings byte for byte.
@@ -105,6 +105,23 @@ struct HostileInputTests {
             let (observations, reasons) = sink(format, bytes)
             for o in observations { accepted(o, "\(format)") }
             for r in reasons { reason(r, "\(format)") }
+        }
+        // A line of a replay file: more lenient than the bus, never less.
+        do {
+            let results = try RecordingDecoder.decode(bytes)
+            for result in results {
+                switch result {
+                case .success(let o): accepted(o, "RecordingDecoder")
+                case .failure(let e): reason(e.message, "RecordingDecoder")
+                }
+            }
+            if let event = try? EventCodec.decode(bytes) {
+                #expect(results.count == 1 && (try? results[0].get()) == event, "\(label): a recording reads an event otherwise",
+                        sourceLocation: sourceLocation)
+            }
+        } catch {
+            reason(error.message, "RecordingDecoder")
+            #expect((try? EventCodec.decode(bytes)) == nil, "\(label): a recording refuses an event the bus accepts", sourceLocation: sourceLocation)
         }
         return (decoded, refused)
     }

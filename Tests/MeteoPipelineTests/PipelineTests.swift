@@ -388,7 +388,7 @@ struct LakeWriterTests {
         for url in written {
             let text = try String(contentsOf: url, encoding: .utf8)
             #expect(text.hasSuffix("\n"))
-            for line in text.split(separator: "\n") { back.append(try EventCodec.decode(Array(line.utf8))) }
+            for line in TextLines.split(text) { back.append(try EventCodec.decode(Array(line.utf8))) }
         }
         #expect(back.sorted { ($0.observedAt, $0.placeID) < ($1.observedAt, $1.placeID) }
                 == rows.sorted { ($0.observedAt, $0.placeID) < ($1.observedAt, $1.placeID) }, "every line is an observation, exactly")
@@ -414,7 +414,7 @@ struct LakeWriterTests {
         try await sink.run()
         #expect(try await store.count() == 120)
         let lines = try files(dir.appendingPathComponent("lake")).reduce(0) { n, path in
-            n + (try String(contentsOf: dir.appendingPathComponent("lake").appendingPathComponent(path), encoding: .utf8)).split(separator: "\n").count
+            n + TextLines.split(try String(contentsOf: dir.appendingPathComponent("lake").appendingPathComponent(path), encoding: .utf8)).count
         }
         #expect(lines == 120)
         #expect(try await log.stats(group: "g", topic: "weather.observations").lag == 0)
@@ -455,7 +455,7 @@ struct DeliveryLogTests {
                                 onAcknowledged: { log.record($0) })
         await #expect(throws: MeteoError.self) { try await ingestor.run() }
         log.close()
-        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        let lines = try DeliveryLog.read(path: path)
         let acknowledged = (expected[0..<10] + expected[20..<30]).map(\.eventID)
         #expect(lines == acknowledged)
         #expect(ingestor.stats.published == 20)

@@ -18,6 +18,7 @@ enum FuzzChecks {
         let parsed = checkParser(bytes)
         checkEvent(bytes, parsed: parsed)
         for format in PayloadFormat.allCases { checkFormat(format, bytes, parsed: parsed) }
+        checkRecording(bytes, parsed: parsed)
         // An ArraySlice is contiguous but not an Array: the same answers through the generic path.
         if let direct = try? EventCodec.decode(bytes) {
             let slice = ([0x20] + bytes)[1...]
@@ -138,6 +139,37 @@ enum FuzzChecks {
                     if case .success(let o) = result, case .string? = entry["name"] { literal(o.name, entry["name"], "list[].name", bytes) }
                 }
             }
+        }
+    }
+
+    // MARK: Recordings
+
+    /// A line of a replay file (RecordingDecoder, more lenient than the bus): valid observations
+    /// or reasons, and every event the bus's codec accepts is accepted with the same observation.
+    static func checkRecording(_ bytes: [UInt8], parsed: Result<JSONValue, MeteoError>) {
+        let event = try? EventCodec.decode(bytes)
+        let results: [Result<Observation, MeteoError>]
+        do {
+            results = try RecordingDecoder.decode(bytes)
+        } catch {
+            reason(error, "RecordingDecoder.decode", bytes)
+            if event != nil { fail("RecordingDecoder refuses an event the bus accepts (\(error.message))", bytes) }
+            return
+        }
+        for result in results {
+            switch result {
+            case .success(let o): checkObservation(o, bytes)
+            case .failure(let e): reason(e, "RecordingDecoder entry", bytes)
+            }
+        }
+        if let event {
+            guard results.count == 1, case .success(let o) = results[0] else { fail("RecordingDecoder refuses an event the bus accepts", bytes) }
+            same(event, o, "RecordingDecoder vs EventCodec", bytes)
+        }
+        // A record's string fields are taken literally too.
+        if results.count == 1, case .success(let o) = results[0], case .success(let json) = parsed, json["list"] == nil, json["coord"] == nil {
+            if case .string? = json["place_id"] { literal(o.placeID, json["place_id"], "place_id", bytes) }
+            if case .string? = json["name"] { literal(o.name, json["name"], "name", bytes) }
         }
     }
 

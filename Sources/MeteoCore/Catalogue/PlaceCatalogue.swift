@@ -71,7 +71,7 @@ public struct PlaceCatalogue: Sendable {
     }
 
     public static func parse(csv text: String, origin: String = "catalogue") throws(MeteoError) -> PlaceCatalogue {
-        let lines = CSV.lines(text)
+        let lines = TextLines.split(text)
         guard let header = lines.first else { throw MeteoError(code: .io, "the place catalogue \(origin) is empty") }
         let columns = CSV.fields(header)
         guard columns.starts(with: ["geonameid", "name", "country", "admin1", "latitude", "longitude"]) else {
@@ -79,10 +79,10 @@ public struct PlaceCatalogue: Sendable {
         }
         var places: [Place] = []
         places.reserveCapacity(lines.count)
-        for (n, line) in lines.dropFirst().enumerated() {
+        for (n, line) in lines.enumerated().dropFirst() where !line.isEmpty {
             let f = CSV.fields(line)
             guard f.count >= 6, let lat = Double(f[4]), let lon = Double(f[5]) else {
-                throw MeteoError(code: .io, "line \(n + 2) of the place catalogue \(origin) is malformed")
+                throw MeteoError(code: .io, "line \(n + 1) of the place catalogue \(origin) is malformed")
             }
             places.append(Place(
                 id: f[0], name: f[1], country: f[2], admin1: f[3].isEmpty ? nil : f[3],

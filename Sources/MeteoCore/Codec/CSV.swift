@@ -36,27 +36,11 @@ public enum CSV {
         return fields
     }
 
-    /// Splits a document into lines, dropping a trailing `\r` and empty lines.
+    /// The non-empty lines of a document (``TextLines/split(_:)`` without the empty lines): LF or
+    /// CRLF endings, a UTF-8 byte order mark dropped, no final newline needed. Use
+    /// ``TextLines/split(_:)`` itself where line numbers are reported.
     public static func lines(_ text: String) -> [Substring] {
-        // By bytes, not Characters: "\n" and "\r" are ASCII, so each cut is a valid index.
-        var out: [Substring] = []
-        let utf8 = text.utf8
-        var start = utf8.startIndex
-        func take(upTo end: String.Index) {
-            var last = end
-            if last > start, utf8[utf8.index(before: last)] == 0x0D { last = utf8.index(before: last) }
-            if last > start { out.append(text[start..<last]) }
-        }
-        var i = start
-        while i != utf8.endIndex {
-            if utf8[i] == 0x0A {
-                take(upTo: i)
-                start = utf8.index(after: i)
-            }
-            i = utf8.index(after: i)
-        }
-        take(upTo: utf8.endIndex)
-        return out
+        TextLines.split(text).filter { !$0.isEmpty }
     }
 
     /// Quotes a field when it needs it.

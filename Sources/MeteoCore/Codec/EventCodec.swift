@@ -66,31 +66,53 @@ public enum EventCodec {
         return try decode(json)
     }
 
-    /// Decodes an already parsed version-1 event.
+    /// Decodes an already parsed version-1 event: what the bus carries, read strictly.
     public static func decode(_ json: JSONValue) throws(MeteoError) -> Observation {
+        try decode(json, asRecord: false)
+    }
+
+    /// The source label of a record that names none.
+    public static let recordSource = "replay"
+
+    /// Decodes a user's observation record, a line of a replay file: an object with the event's
+    /// field names, more leniently than the bus reads events.
+    ///
+    /// - `v` may be missing (a version given must be one this build reads);
+    /// - `place_id` may be a JSON integer, whose decimal text becomes the id (a fractional
+    ///   number, an integer of 2^53 or more, an object, an array or a boolean is refused);
+    /// - `name` may be missing or null (the id is the name), and `source` too (``recordSource``).
+    ///
+    /// Everything else is as in an event, and the observation is validated.
+    public static func decodeRecord(_ json: JSONValue) throws(MeteoError) -> Observation {
+        try decode(json, asRecord: true)
+    }
+
+    private static func decode(_ json: JSONValue, asRecord: Bool) throws(MeteoError) -> Observation {
         guard case .object = json else {
             throw MeteoError(code: .malformedPayload, "an event must be a JSON object, found \(json.typeName)")
         }
-        guard let v = try json.optionalInt("v") else {
+        if let v = try json.optionalInt("v") {
+            guard v >= 1, v <= version else {
+                throw MeteoError(code: .malformedPayload, "event version \(v) is not supported: this build reads versions 1...\(version); upgrade Meteo")
+            }
+        } else if !asRecord {
             throw MeteoError(code: .malformedPayload, "the event has no version field 'v'")
-        }
-        guard v >= 1, v <= version else {
-            throw MeteoError(code: .malformedPayload, "event version \(v) is not supported: this build reads versions 1...\(version); upgrade Meteo")
         }
         let observedText = try json.string("observed_at")
         // A time is a few dozen bytes: anything longer is refused before it is parsed.
         guard observedText.utf8.count <= maxTimeLength, let observedAt = ISO8601.date(from: observedText) else {
             throw MeteoError(code: .malformedPayload, "field 'observed_at' is not an ISO 8601 time: '\(observedText.prefix(40))'")
         }
+        let placeID = try asRecord ? recordPlaceID(json["place_id"]) : json.string("place_id")
         let o = Observation(
-            placeID: try json.string("place_id"),
-            name: try json.string("name"),
+            placeID: placeID,
+            name: try asRecord ? json.optionalString("name") ?? placeID : json.string("name"),
             country: try json.optionalString("country") ?? "",
             region: try json.optionalString("region"),
             latitude: try json.number("latitude"),
             longitude: try json.number("longitude"),
             observedAt: observedAt,
-            source: try json.string("source"),
+            source: try asRecord ? json.optionalString("source") ?? recordSource : json.string("source"),
             temperatureC: try json.optionalNumber("temperature_c"),
             feelsLikeC: try json.optionalNumber("feels_like_c"),
             humidityPct: try json.optionalNumber("humidity_pct"),
@@ -106,5 +128,22 @@ public enum EventCodec {
         )
         try o.validate()
         return o
+    }
+
+    /// A record's `place_id`: a string as it is, or an integer as its decimal text.
+    static func recordPlaceID(_ value: JSONValue?) throws(MeteoError) -> String {
+        switch value {
+        case .string(let s)?:
+            return s
+        case .number(let d)? where d == d.rounded() && abs(d) < 9_007_199_254_740_992:
+            return String(Int(d))
+        case .number(let d)? where d == d.rounded():
+            throw MeteoError(code: .malformedPayload,
+                             "field 'place_id' is an integer of 2^53 or more (\(d)), which a JSON number cannot hold exactly: write the id as a string")
+        case .number(let d)?:
+            throw MeteoError(code: .malformedPayload, "field 'place_id' should be a string or an integer, found the number \(d)")
+        default:
+            throw MeteoError(code: .malformedPayload, "field 'place_id' should be a string or an integer, found \(value?.typeName ?? "nothing")")
+        }
     }
 }

@@ -11,7 +11,12 @@ public enum OpenWeatherMapDecoder {
     ///
     /// Each entry is decoded on its own; the result holds the observations and one error per bad entry,
     /// so that one broken city never hides the others.
-    public static func decodeLegacyBox(_ json: JSONValue, region: String? = nil) throws(MeteoError) -> [Result<Observation, MeteoError>] {
+    ///
+    /// The payload has no country and no region: a city whose id is a place of `catalogue` (a
+    /// GeoNames id) gets that place's country and built-in region (``CatalogueEnrichment``); the
+    /// bundled catalogue is loaded on the first legacy payload, once. `region`, when given, wins.
+    public static func decodeLegacyBox(_ json: JSONValue, region: String? = nil,
+                                       catalogue: CatalogueEnrichment = .bundled) throws(MeteoError) -> [Result<Observation, MeteoError>] {
         guard case .object = json else {
             throw MeteoError(code: .malformedPayload, "a box/city payload must be a JSON object, found \(json.typeName)")
         }
@@ -20,9 +25,36 @@ public enum OpenWeatherMapDecoder {
         }
         return list.enumerated().map { index, entry in
             Result { () throws(MeteoError) in
-                try decodeCity(entry, path: "list[\(index)]", source: legacySource, region: region)
+                catalogue.enrich(try decodeCity(entry, path: "list[\(index)]", source: legacySource, region: region))
             }
         }
+    }
+
+    /// OpenWeatherMap's error body, `{"cod":401,"message":"Invalid API key. Please see …"}`: the
+    /// original producer forwarded it to the topic as it was. Returns the error to dead-letter it
+    /// with, `OpenWeatherMap error 401: Invalid API key. Please see …`, or `nil` when the payload
+    /// has no `cod` or a `cod` of 200 (OWM writes it as a number or as a string, `"404"`).
+    public static func providerError(_ json: JSONValue) -> MeteoError? {
+        let code: String
+        switch json["cod"] {
+        case .number(let d)? where d == d.rounded() && abs(d) < 1e15: code = String(Int(d))
+        case .number(let d)?: code = String(d)
+        case .string(let s)?: code = oneLine(s, limit: 20)
+        default: return nil
+        }
+        guard !code.isEmpty, code != "200" else { return nil }
+        return MeteoError(code: .apiError, "OpenWeatherMap error \(code): \(errorMessage(json) ?? "(no message)")")
+    }
+
+    /// The `message` of an OpenWeatherMap error body, on one line, at most 300 characters.
+    public static func errorMessage(_ json: JSONValue) -> String? {
+        guard case .string(let s)? = json["message"] else { return nil }
+        let message = oneLine(s, limit: 300)
+        return message.isEmpty ? nil : message
+    }
+
+    private static func oneLine(_ text: String, limit: Int) -> String {
+        String(text.prefix(limit).map { $0.isNewline ? " " : $0 }).trimmingCharacters(in: .whitespaces)
     }
 
     /// Decodes one OWM current-weather object (`data/2.5/weather`, metric units) or one `list[*]` entry.

@@ -130,10 +130,8 @@ public struct OpenWeatherMapSource: WeatherSource {
 
     /// OpenWeatherMap's errors: `{"cod":401,"message":"Invalid API key. …"}`.
     static func describe(_ response: HTTPResponseData, key: Secret) -> MeteoError {
-        let message = (try? JSONValue.parse(response.body))?["message"].flatMap { json -> String? in
-            if case .string(let s) = json { return scrub(s, key: key) }
-            return nil
-        } ?? scrub(HTTPTransport.trim(response.bodyText, to: 200), key: key)
+        let message = (try? JSONValue.parse(response.body)).flatMap(OpenWeatherMapDecoder.errorMessage).map { scrub($0, key: key) }
+            ?? scrub(HTTPTransport.trim(response.bodyText, to: 200), key: key)
         let fix: String
         switch response.status {
         case 401, 403: fix = "check METEO_OWM_API_KEY (a new key takes up to two hours to activate)"

@@ -7,11 +7,16 @@ import Synchronization
 ///
 /// Formats, recognised by extension (`.ndjson`, `.jsonl`, `.json` → JSON lines; `.csv` → CSV)
 /// or else by the first non-blank character (`{` → JSON lines, anything else → CSV):
-/// - **JSON lines**: each line a Meteo event (``EventCodec``), a legacy OpenWeatherMap
-///   `box/city` payload (one observation per city) or an OWM current-weather object.
+/// - **JSON lines**: each line a Meteo event, an observation record without `"v"` (a numeric
+///   `place_id` allowed), a legacy OpenWeatherMap `box/city` payload (one observation per city)
+///   or an OWM current-weather object (``RecordingDecoder``).
 /// - **CSV** with a header of ``Observation/CodingKeys`` names (`place_id,name,…,weather_code`);
 ///   an empty field is `nil`; `place_id`, `latitude`, `longitude` and `observed_at` are required,
-///   a missing `source` column means `replay`.
+///   a missing `name` is the id and a missing `source` means `replay`.
+///
+/// Lines end with LF or CRLF, a UTF-8 byte order mark is skipped and the last line needs no
+/// newline (``TextLines``); a file of lone CRs (classic Mac OS) is one failure that says so.
+/// See docs/replay.md.
 ///
 /// Observations keep the `source` they were recorded with. Each bad line (or bad city of a
 /// legacy line) is a ``SourceFailure`` whose reason starts with `line N:`; nothing is dropped
@@ -49,20 +54,26 @@ public final class ReplaySource: WeatherSource, Sendable {
         switch (path as NSString).pathExtension.lowercased() {
         case "ndjson", "jsonl", "json": return .jsonLines
         case "csv": return .csv
-        default: return text.first(where: { !$0.isWhitespace }) == "{" ? .jsonLines : .csv
+        default: return TextLines.droppingBOM(text).first(where: { !$0.isWhitespace }) == "{" ? .jsonLines : .csv
         }
     }
 
     /// Parses a whole recording.
     public static func parse(_ text: String, format: Format) -> SourceBatch {
         var batch = SourceBatch()
-        // Keep original line numbers: split on "\n" without dropping empty lines.
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.last == "\r" ? $0.dropLast() : $0 }
+        guard !TextLines.hasLoneCarriageReturns(text) else {
+            batch.failures.append(SourceFailure(
+                placeID: nil,
+                reason: "line 1: the lines of this file end with a lone carriage return (classic Mac OS), which Meteo does not read: convert them to LF or CRLF, for example with tr '\\r' '\\n'"))
+            return batch
+        }
+        // Empty lines are kept, so that line numbers are the file's.
+        let lines = TextLines.split(text)
         switch format {
         case .jsonLines:
             for (i, line) in lines.enumerated() where !line.allSatisfy(\.isWhitespace) {
                 do throws(MeteoError) {
-                    let results = try PayloadFormat.auto.decode(line.utf8)
+                    let results = try RecordingDecoder.decode(line.utf8)
                     for (k, result) in results.enumerated() {
                         switch result {
                         case .success(let o): batch.observations.append(o)
@@ -134,7 +145,7 @@ public final class ReplaySource: WeatherSource, Sendable {
         let o = Observation(
             placeID: id, name: text(.name) ?? id, country: text(.country) ?? "", region: text(.region),
             latitude: try required(.latitude), longitude: try required(.longitude),
-            observedAt: observedAt, source: text(.source) ?? "replay",
+            observedAt: observedAt, source: text(.source) ?? EventCodec.recordSource,
             temperatureC: try number(.temperatureC), feelsLikeC: try number(.feelsLikeC),
             humidityPct: try number(.humidityPct), pressureHPa: try number(.pressureHPa),
             windSpeedMS: try number(.windSpeedMS), windDirectionDeg: try number(.windDirectionDeg),

@@ -18,7 +18,9 @@ struct SinkCommand: AsyncParsableCommand {
         with the reason and their bytes. Ctrl-C or SIGTERM finish the current batch, commit, and stop.
 
         Formats (--format): auto (default), event (Meteo's JSON), legacy-owm (the original \
-        system's box/city payloads), owm-current (OpenWeatherMap current-weather objects).
+        system's box/city payloads), owm-current (OpenWeatherMap current-weather objects). \
+        Box/city cities get their country and region from the place catalogue; an \
+        OpenWeatherMap error body ({"cod":401,"message":…}) is dead-lettered with its message.
 
         Examples:
           meteo sink                          run until Ctrl-C

@@ -26,18 +26,20 @@ struct IngestCommand: AsyncParsableCommand {
         Open-Meteo's current weather changes every 15 minutes; repeats are not published again.
 
         Sources:
-          open-meteo       live, no key, up to 1000 places a request (default)
+          open-meteo       live (default): the free plan, an API key, or your own
+                           server (meteo plan)
           openweathermap   live, one request a place; key in METEO_OWM_API_KEY
-          replay           a recording: --replay-file with NDJSON events, legacy box/city lines, or CSV
+          replay           a recording: --replay-file with NDJSON, legacy box/city
+                           lines, OWM objects, or CSV (docs/replay.md)
           synthetic        deterministic generated weather, labelled 'synthetic'
 
         Examples:
-          meteo ingest --once                                  one poll of the ten regions
-          meteo ingest --regions EuropeW --interval 1h         fits the free plan? meteo plan tells
-          METEO_OPEN_METEO_API_KEY=… meteo ingest --quota month=5000000   a subscription
-          meteo ingest --plan self-hosted --open-meteo-url http://my-server:8080/v1/forecast
+          meteo ingest --once                  one poll of the ten regions
+          meteo ingest --regions EuropeW       every 1h30m, the most that fits
+          meteo ingest --quota month=5000000   with METEO_OPEN_METEO_API_KEY set
+          meteo ingest --plan self-hosted --open-meteo-url http://srv:8080/v1/forecast
           meteo ingest --source synthetic --interval 10s
-          meteo ingest --places 'Strasbourg;Paris,FR' --interval 5m
+          meteo ingest --places 'Strasbourg;Paris,FR' --interval 15m
           meteo ingest --source replay --replay-file recorded.ndjson --once
           meteo ingest --bus kafka --brokers 127.0.0.1:9092 --source synthetic --ticks 10 --interval 0
 

@@ -170,7 +170,8 @@ enum API {
             try await handling {
                 let p = Parameters(request)
                 let region = try p.text("region")
-                var rows = try await p.text("q").map { try await deps.places.search($0) } ?? deps.places.storedPlaces()
+                var rows: [StoredPlace]
+                if let q = try p.text("q") { rows = try await deps.places.search(q) } else { rows = try await deps.places.storedPlaces() }
                 if let region { rows = rows.filter { $0.region == region } }
                 rows.sort { ($0.name, $0.id) < ($1.name, $1.id) }
                 var w = JSONWriter(capacity: rows.count * 160 + 64)

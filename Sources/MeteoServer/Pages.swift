@@ -216,7 +216,7 @@ enum Pages {
                 <div><span>Source</span><b>\(HTML.escape(latest.source))</b></div>
                 """
             let body = """
-            <h1>\(HTML.escape(latest.name)), \(HTML.escape(latest.country))</h1>
+            <h1>\(HTML.escape(latest.name))\(latest.country.isEmpty ? "" : ", " + HTML.escape(latest.country))</h1>
             <p class="muted">\(HTML.escape(latest.region ?? "no region")) · \(format(latest.latitude, 4)) °N, \(format(latest.longitude, 4)) °E · id \(HTML.escape(latest.placeID)) · \(history.count) observations shown</p>
             <div class="card fields">\(fields)</div>
             <div class="card">\(temperature)</div>
@@ -351,6 +351,20 @@ enum Pages {
         }.joined()
     }
 
+    /// The characters a place id keeps in its page's path: a path segment's (RFC 3986 pchar,
+    /// `:` included, so `/place/geo:48.5800,7.7500` reads as it is), never `/`.
+    static let placePathAllowed: CharacterSet = {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.insert(":")
+        allowed.remove("/")
+        return allowed
+    }()
+
+    /// `/place/<id>`, the id percent-encoded as one path segment, HTML-escaped for an attribute.
+    static func placePath(_ id: String) -> String {
+        HTML.escape("/place/" + (id.addingPercentEncoding(withAllowedCharacters: placePathAllowed) ?? id))
+    }
+
     static func latestTable(_ rows: [Observation]) -> String {
         let columns: [(String, String, Int)] = [("temperature_c", "temp °C", 1), ("feels_like_c", "feels °C", 1), ("humidity_pct", "hum %", 0),
                                                 ("pressure_hpa", "hPa", 1), ("wind_speed_ms", "wind m/s", 1), ("cloud_cover_pct", "cloud %", 0),
@@ -359,7 +373,7 @@ enum Pages {
         html += columns.map { "<th class=n>\($0.1)</th>" }.joined() + "</tr></thead><tbody>\n"
         for o in rows {
             let id = HTML.escape(o.placeID)
-            html += "<tr data-place=\"\(id)\"><td><a href=\"/place/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)\">\(HTML.escape(o.name))</a></td>"
+            html += "<tr data-place=\"\(id)\"><td><a href=\"\(placePath(o.placeID))\">\(HTML.escape(o.name))</a></td>"
             html += "<td>\(HTML.escape(o.country))</td><td>\(HTML.escape(o.region ?? ""))</td>"
             html += "<td data-field=\"observed_at\">\(HTML.escape(ISO8601.string(from: o.observedAt).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "")))</td>"
             for (field, _, decimals) in columns {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One entry of `--places` (METEO_PLACES, the config file's `places`): a place of the
 /// catalogue by name or id, or a custom place by its coordinates.
 ///

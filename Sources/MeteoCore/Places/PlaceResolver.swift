@@ -43,7 +43,9 @@ public struct PlaceResolver: Sendable {
     /// `store`, whose list is read when a lookup needs it and kept for `refresh`.
     public init(custom: [Place] = [], catalogue: PlaceCatalogue? = nil, store: (any ObservationStore)? = nil,
                 refresh: Duration = .seconds(1)) {
-        self.init(custom: custom, catalogue: catalogue, storedPlaces: store.map { store in { try await store.places() } }, refresh: refresh)
+        var storedPlaces: (@Sendable () async throws -> [StoredPlace])?
+        if let store { storedPlaces = { try await store.places() } }
+        self.init(custom: custom, catalogue: catalogue, storedPlaces: storedPlaces, refresh: refresh)
     }
 
     /// A resolver whose stored places come from `storedPlaces`.

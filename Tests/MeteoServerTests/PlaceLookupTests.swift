@@ -55,11 +55,9 @@ struct PlaceFixture: Sendable {
 
 @Suite("Web server: places from the configuration, the catalogue and the store")
 struct PlaceLookupTests {
+    /// The body of a GET, its status checked (the pages' helper, for the API too).
     func get(_ client: any TestClientProtocol, _ uri: String, status: HTTPResponse.Status = .ok) async throws -> String {
-        try await client.execute(uri: uri, method: .get) { response in
-            #expect(response.status == status, "\(uri): \(String(buffer: response.body).prefix(300))")
-            return String(buffer: response.body)
-        }
+        try await PageTests().html(client, uri, status: status)
     }
 
     func ids(_ text: String, _ key: String) throws -> [String] {

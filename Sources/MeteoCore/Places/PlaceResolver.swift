@@ -87,7 +87,8 @@ public struct PlaceResolver: Sendable {
         for (i, p) in index.places.enumerated() where index.names.folded[i].contains(folded) || p.id.lowercased() == t.lowercased() {
             hits.insert(i)
         }
-        if let m = try? resolve(t, in: index), let i = index.names.byID[m.place.id] { hits.insert(i) }
+        // What the text resolves to, without the suggestions of a failed lookup.
+        if !t.isEmpty, case .found(let m) = lookup(t, in: index), let i = index.names.byID[m.place.id] { hits.insert(i) }
         return hits.sorted().map { index.places[$0] }
     }
 
@@ -95,18 +96,46 @@ public struct PlaceResolver: Sendable {
         try await stored?.index()
     }
 
+    /// What a lookup found: one place, several of one name, or none.
+    enum Lookup {
+        case found(Match)
+        case ambiguous([Match])
+        /// Nothing; `name` is the name part of the text, for suggestions.
+        case none(name: String)
+        /// `LAT,LON` whose `geo:` id no source knows.
+        case noPlaceAt(id: String, name: String)
+    }
+
     func resolve(_ query: String, in index: StoredIndex?) throws(MeteoError) -> Match {
         let text = query.trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty else {
             throw MeteoError(code: .unknownPlace, "no place given: give a name such as Strasbourg, Name,CC such as Paris,FR, LAT,LON or an id")
         }
+        switch lookup(text, in: index) {
+        case .found(let m):
+            return m
+        case .noPlaceAt(let id, let name):
+            throw MeteoError(code: .unknownPlace,
+                             "no place at \(name) (id \(id)) in \(sourcesDescription(index)): give the name or id of a known place, or search around the point by distance (meteo query --near \(text))")
+        case .ambiguous(let candidates):
+            let labels = Self.labels(candidates)
+            let shown = labels.prefix(10).joined(separator: "; ") + (labels.count > 10 ? "; …" : "")
+            throw MeteoError(code: .ambiguousPlace,
+                             "'\(query)' is ambiguous: \(candidates.count) places match (\(shown)); add the country code (and admin1 code) or give the id, for example '\(labels[0])'")
+        case .none(let name):
+            let close = closeMatches(name, stored: index, limit: 5)
+            let suggestion = close.isEmpty ? "run 'meteo places' to list the catalogue's places" : "did you mean \(close.map { "'\($0)'" }.joined(separator: ", "))?"
+            throw MeteoError(code: .unknownPlace, "no place named '\(query)' in \(sourcesDescription(index)): \(suggestion)")
+        }
+    }
+
+    /// The lookup of a trimmed, non-empty text, in the order of the type's documentation.
+    func lookup(_ text: String, in index: StoredIndex?) -> Lookup {
         if let (lat, lon) = PlaceEntry.coordinates(text[...]) {
             let id = CustomPlace.id(latitude: lat, longitude: lon)
-            if let m = match(id: id, stored: index) { return m }
-            throw MeteoError(code: .unknownPlace,
-                             "no place at \(CustomPlace.coordinateName(latitude: lat, longitude: lon)) (id \(id)) in \(sourcesDescription(index)): give the name or id of a known place, or search around the point by distance (meteo query --near \(text))")
+            return match(id: id, stored: index).map(Lookup.found) ?? .noPlaceAt(id: id, name: CustomPlace.coordinateName(latitude: lat, longitude: lon))
         }
-        if let m = match(id: text, stored: index) { return m }
+        if let m = match(id: text, stored: index) { return .found(m) }
         var candidates = matches(named: PlaceCatalogue.fold(text), stored: index)
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         if candidates.isEmpty, parts.count > 1 {
@@ -114,16 +143,8 @@ public struct PlaceResolver: Sendable {
             if !parts[1].isEmpty { candidates = candidates.filter { $0.place.country.lowercased() == parts[1].lowercased() } }
             if parts.count > 2, !parts[2].isEmpty { candidates = candidates.filter { ($0.place.admin1 ?? "").lowercased() == parts[2].lowercased() } }
         }
-        if let chosen = Self.choose(candidates) { return chosen }
-        if candidates.count > 1 {
-            let labels = Self.labels(candidates)
-            let shown = labels.prefix(10).joined(separator: "; ") + (labels.count > 10 ? "; …" : "")
-            throw MeteoError(code: .ambiguousPlace,
-                             "'\(query)' is ambiguous: \(candidates.count) places match (\(shown)); add the country code (and admin1 code) or give the id, for example '\(labels[0])'")
-        }
-        let close = closeMatches(parts[0], stored: index, limit: 5)
-        let suggestion = close.isEmpty ? "run 'meteo places' to list the catalogue's places" : "did you mean \(close.map { "'\($0)'" }.joined(separator: ", "))?"
-        throw MeteoError(code: .unknownPlace, "no place named '\(query)' in \(sourcesDescription(index)): \(suggestion)")
+        if let chosen = Self.choose(candidates) { return .found(chosen) }
+        return candidates.isEmpty ? .none(name: parts[0]) : .ambiguous(candidates)
     }
 
     /// The place with this exact id in any source, its sources merged.

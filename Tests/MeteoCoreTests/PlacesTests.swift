@@ -90,6 +90,8 @@ struct CustomPlaceTests {
         #expect(CustomPlace.idProblem(String(repeating: "x", count: 129)) != nil)
         #expect(CustomPlace.idProblem("") != nil)
         #expect(CustomPlace.idProblem("12345")?.contains("GeoNames") == true)
+        #expect(CustomPlace.idProblem("44.17,5.28")?.contains("coordinates") == true, "LAT,LON text always means coordinates")
+        #expect(CustomPlace.idProblem("geo:44.1700,5.2800") == nil && CustomPlace.idProblem("1.5") == nil)
         for bad in ["a b", "a\tb", "a/b", "a%2Fb", "a?b", "a#b", "a@b", "a+b", "a;b", "a\"b", "é", "a\u{0}b", "<script>"] {
             #expect(CustomPlace.idProblem(bad) != nil, "'\(bad)' is refused")
         }

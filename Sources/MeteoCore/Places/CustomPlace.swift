@@ -58,6 +58,9 @@ public enum CustomPlace {
         guard !id.allSatisfy(\.isNumber) else {
             return "an id of digits only is a GeoNames id: give yours a prefix, such as site-\(id)"
         }
+        guard PlaceEntry.coordinates(id[...]) == nil else {
+            return "an id that reads as LAT,LON would be looked up as coordinates: leave the id empty to get geo:LAT,LON, or give it a prefix"
+        }
         return nil
     }
 

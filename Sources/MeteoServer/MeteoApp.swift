@@ -35,14 +35,18 @@ public enum MeteoApp {
         /// Rendered at `/metrics`; nil answers 404 there.
         public var metrics: PrometheusCollectorRegistry?
         public var feed: LiveFeed
+        /// How `place=`, `q=`, `region=` and `/place/ID` find places; by default over the
+        /// store's places alone (`meteo serve` adds the configuration's and the catalogue's).
+        public var places: PlaceResolver
 
         public init(store: any ObservationStore, deadLetters: (any DeadLetterStore)?, engine: any AnalyticsEngine,
-                    metrics: PrometheusCollectorRegistry?, feed: LiveFeed) {
+                    metrics: PrometheusCollectorRegistry?, feed: LiveFeed, places: PlaceResolver? = nil) {
             self.store = store
             self.deadLetters = deadLetters
             self.engine = engine
             self.metrics = metrics
             self.feed = feed
+            self.places = places ?? PlaceResolver(store: store)
         }
     }
 
@@ -166,10 +170,10 @@ enum API {
             try await handling {
                 let p = Parameters(request)
                 let region = try p.text("region")
-                let q = try p.text("q")?.lowercased()
-                var rows = try await store.latest(region: region)
-                if let q { rows = rows.filter { $0.name.lowercased().contains(q) || $0.placeID == q } }
-                rows.sort { ($0.name, $0.placeID) < ($1.name, $1.placeID) }
+                var rows: [StoredPlace]
+                if let q = try p.text("q") { rows = try await deps.places.search(q) } else { rows = try await deps.places.storedPlaces() }
+                if let region { rows = rows.filter { $0.region == region } }
+                rows.sort { ($0.name, $0.id) < ($1.name, $1.id) }
                 var w = JSONWriter(capacity: rows.count * 160 + 64)
                 w.raw("{")
                 w.key("count", first: true)
@@ -179,13 +183,13 @@ enum API {
                 for (i, o) in rows.enumerated() {
                     if i > 0 { w.raw(",") }
                     w.raw("{")
-                    w.key("place_id", first: true); w.string(o.placeID)
+                    w.key("place_id", first: true); w.string(o.id)
                     w.key("name"); w.string(o.name)
                     w.key("country"); w.string(o.country)
                     w.key("region"); if let r = o.region { w.string(r) } else { w.raw("null") }
                     w.key("latitude"); w.number(o.latitude)
                     w.key("longitude"); w.number(o.longitude)
-                    w.key("last_observed_at"); w.string(ISO8601.string(from: o.observedAt))
+                    w.key("last_observed_at"); w.string(ISO8601.string(from: o.lastObservedAt))
                     w.raw("}")
                 }
                 w.raw("]}")
@@ -208,7 +212,7 @@ enum API {
             try await handling {
                 let p = Parameters(request)
                 var query = ObservationQuery(limit: 100)
-                if let place = try p.text("place") { query.placeIDs = [place] }
+                if let place = try p.text("place") { query.placeIDs = [try await deps.places.resolve(place).place.id] }
                 query.region = try p.text("region")
                 query.since = try p.time("since")
                 query.until = try p.time("until")
@@ -232,7 +236,7 @@ enum API {
         }
         router.get("/api/analytics") { request, _ -> Response in
             try await handling {
-                let report = try await deps.engine.analyze(try analysisRequest(Parameters(request)))
+                let report = try await deps.engine.analyze(try await analysisRequest(Parameters(request), places: deps.places))
                 return MeteoApp.json(report.jsonString)
             }
         }
@@ -244,19 +248,24 @@ enum API {
         }
     }
 
-    /// Runs a handler; a parameter error becomes a 400 that says what to fix.
+    /// Runs a handler; a parameter error or an ambiguous place becomes a 400 that says what to
+    /// fix, and a place that cannot be found a 404 that says what comes close.
     static func handling(_ body: () async throws -> Response) async throws -> Response {
         do {
             return try await body()
         } catch let error as Parameters.ParameterError {
             return MeteoApp.badRequest(error.message)
+        } catch let error as MeteoError where error.code == .unknownPlace {
+            return MeteoApp.error(error.message, status: .notFound)
+        } catch let error as MeteoError where error.code == .ambiguousPlace {
+            return MeteoApp.badRequest(error.message)
         }
     }
 
-    static func analysisRequest(_ p: Parameters) throws -> AnalysisRequest {
+    static func analysisRequest(_ p: Parameters, places: PlaceResolver) async throws -> AnalysisRequest {
         var request = AnalysisRequest()
         request.region = try p.text("region")
-        if let place = try p.text("place") { request.placeIDs = [place] }
+        if let place = try p.text("place") { request.placeIDs = [try await places.resolve(place).place.id] }
         request.since = try p.time("since")
         request.until = try p.time("until")
         request.windowSeconds = try p.seconds("window", 1...(366 * 86_400)) ?? 3600

@@ -16,7 +16,7 @@ enum OpenAPIDocument {
             "summary": "The observed places, with the time of their latest observation",
             "parameters": [
               {"name": "region", "in": "query", "schema": {"type": "string"}, "description": "a region name such as EuropeW"},
-              {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "part of the name (case-insensitive), or a place id"}
+              {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "part of the name (case and accents ignored), a place id, or any text that finds one place as `place` does (Paris,FR; 48.58,7.75)"}
             ],
             "responses": {
               "200": {"description": "places", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Places"}}}},
@@ -28,7 +28,7 @@ enum OpenAPIDocument {
           "get": {
             "summary": "Observations, newest first, one page at a time",
             "parameters": [
-              {"name": "place", "in": "query", "schema": {"type": "string"}, "description": "a place id (GeoNames id)"},
+              {"name": "place", "in": "query", "schema": {"type": "string"}, "description": "a place: an id (GeoNames, geo:48.5800,7.7500, a places file's), LAT,LON, a name, Name,CC or Name,CC,admin1, found in the configured places, the catalogue and the store (README: How lookups work)"},
               {"name": "region", "in": "query", "schema": {"type": "string"}},
               {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "observed at or after"},
               {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "observed before"},
@@ -37,7 +37,8 @@ enum OpenAPIDocument {
             ],
             "responses": {
               "200": {"description": "a page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ObservationPage"}}}},
-              "400": {"$ref": "#/components/responses/BadRequest"}
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "404": {"$ref": "#/components/responses/UnknownPlace"}
             }
           }
         },
@@ -56,7 +57,7 @@ enum OpenAPIDocument {
             "summary": "Correlations, per-region and per-country statistics, rain and snow, time windows and extremes: the JSON of `meteo analyze --format json` (keys defined in docs/analytics.md)",
             "parameters": [
               {"name": "region", "in": "query", "schema": {"type": "string"}},
-              {"name": "place", "in": "query", "schema": {"type": "string"}},
+              {"name": "place", "in": "query", "schema": {"type": "string"}, "description": "a place: an id (GeoNames, geo:48.5800,7.7500, a places file's), LAT,LON, a name, Name,CC or Name,CC,admin1, found in the configured places, the catalogue and the store (README: How lookups work)"},
               {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
               {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
               {"name": "window", "in": "query", "schema": {"type": "string", "default": "1h"}, "description": "window width: seconds, or 15m, 1h, 1d"},
@@ -64,7 +65,8 @@ enum OpenAPIDocument {
             ],
             "responses": {
               "200": {"description": "the report", "content": {"application/json": {"schema": {"type": "object"}}}},
-              "400": {"$ref": "#/components/responses/BadRequest"}
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "404": {"$ref": "#/components/responses/UnknownPlace"}
             }
           }
         },
@@ -80,7 +82,8 @@ enum OpenAPIDocument {
       },
       "components": {
         "responses": {
-          "BadRequest": {"description": "a parameter is wrong", "content": {"application/json": {"schema": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}}}}
+          "BadRequest": {"description": "a parameter is wrong, or a place name is ambiguous (the error lists the candidates)", "content": {"application/json": {"schema": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}}}},
+          "UnknownPlace": {"description": "no source knows the place (the error suggests the closest names)", "content": {"application/json": {"schema": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}}}}
         },
         "schemas": {
           "Observation": {

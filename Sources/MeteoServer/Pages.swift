@@ -61,11 +61,12 @@ enum Pages {
         }
         router.get("/map") { request, _ -> Response in
             try await page {
-                let region = try regionParameter(Parameters(request))
+                let region = try await regionParameter(Parameters(request), places: deps.places)
+                let regions = await regionNames(deps.places)
                 let latest = try await store.latest(region: region?.name)
                 let body = """
                 <h1>Map\(region.map { " — " + HTML.escape($0.name) } ?? "")</h1>
-                \(regionLinks("/map", current: region?.name))
+                \(regionLinks("/map", current: region?.name, regions: regions))
                 <div class="card">\(mapSVG(latest, focus: region?.box))</div>
                 <p class="muted">\(latest.count) places. Equal Earth projection; land and borders: Natural Earth.</p>
                 """
@@ -78,7 +79,8 @@ enum Pages {
                 let fields = variables.map(\.field)
                 let x = variable(try p.choice("x", fields) ?? "temperature_c")!
                 let y = variable(try p.choice("y", fields) ?? "humidity_pct")!
-                let region = try regionParameter(p)
+                let region = try await regionParameter(p, places: deps.places)
+                let regions = await regionNames(deps.places)
                 let latest = try await store.latest(region: region?.name)
                 let points = latest.compactMap { o -> ScatterPlot.Point? in
                     guard let vx = x.value(o), let vy = y.value(o) else { return nil }
@@ -95,7 +97,7 @@ enum Pages {
                 <form class="controls" method="get" action="/scatter">
                 <label>x<select name="x">\(options(x.field))</select></label>
                 <label>y<select name="y">\(options(y.field))</select></label>
-                <label>region<select name="region">\(regionOptions(region?.name))</select></label>
+                <label>region<select name="region">\(regionOptions(region?.name, regions: regions))</select></label>
                 <button type="submit">Plot</button></form>
                 <div class="card narrow">\(chart)</div>
                 <p class="muted">The latest observation of each place (\(points.count) with both values); colour: temperature.</p>
@@ -105,7 +107,8 @@ enum Pages {
         }
         router.get("/heatmap") { request, _ -> Response in
             try await page {
-                let region = try regionParameter(Parameters(request))
+                let region = try await regionParameter(Parameters(request), places: deps.places)
+                let regions = await regionNames(deps.places)
                 let report = try await deps.engine.analyze(AnalysisRequest(region: region?.name))
                 let names = report.correlation.variables
                 let heatmap = Heatmap(
@@ -114,7 +117,7 @@ enum Pages {
                     values: report.correlation.matrix, counts: report.correlation.n).render()
                 let body = """
                 <h1>Correlations\(region.map { " — " + HTML.escape($0.name) } ?? "")</h1>
-                \(regionLinks("/heatmap", current: region?.name))
+                \(regionLinks("/heatmap", current: region?.name, regions: regions))
                 <div class="card narrow">\(heatmap)</div>
                 <p class="muted">Over \(report.summary.observations) observations, pairwise-complete; – where undefined (a constant or missing variable). Computed by the \(HTML.escape(report.engine)) engine.</p>
                 """
@@ -124,7 +127,8 @@ enum Pages {
         router.get("/series") { request, _ -> Response in
             try await page {
                 let p = Parameters(request)
-                let region = try regionParameter(p)
+                let region = try await regionParameter(p, places: deps.places)
+                let regions = await regionNames(deps.places)
                 let choices = ["temperature_c", "humidity_pct", "pressure_hpa", "wind_speed_ms"]
                 let field = try p.choice("variable", choices) ?? "temperature_c"
                 let window = try p.seconds("window", 60...(31 * 86_400)) ?? 3600
@@ -152,7 +156,7 @@ enum Pages {
                 <form class="controls" method="get" action="/series">
                 <label>variable<select name="variable">\(variableOptions)</select></label>
                 <label>window<select name="window">\(windowOptions)</select></label>
-                <label>region<select name="region">\(regionOptions(region?.name))</select></label>
+                <label>region<select name="region">\(regionOptions(region?.name, regions: regions))</select></label>
                 <button type="submit">Show</button></form>
                 <div class="card">\(chart)</div>
                 """
@@ -162,13 +166,18 @@ enum Pages {
         router.get("/table") { request, _ -> Response in
             try await page {
                 let p = Parameters(request)
-                let region = try regionParameter(p)
+                let region = try await regionParameter(p, places: deps.places)
+                let regions = await regionNames(deps.places)
                 let q = try p.text("q") ?? ""
                 var latest = try await store.latest(region: region?.name).sorted { ($0.name, $0.placeID) < ($1.name, $1.placeID) }
-                if !q.isEmpty { latest = latest.filter { $0.name.localizedCaseInsensitiveContains(q) } }
+                if !q.isEmpty {
+                    // As /api/places?q=: a part of the name, the id, or what the text resolves to.
+                    let found = Set(try await deps.places.search(q).map(\.id))
+                    latest = latest.filter { found.contains($0.placeID) }
+                }
                 let body = """
                 <h1>Latest observations</h1>
-                \(regionLinks("/table", current: region?.name))
+                \(regionLinks("/table", current: region?.name, regions: regions))
                 <form class="controls" method="get" action="/table"><label>filter<input id="table-filter" name="q" value="\(HTML.escape(q))" placeholder="place name"></label></form>
                 \(latestTable(latest))
                 <p class="muted">\(latest.count) places. Click a column to sort; click a place for its history.</p>
@@ -178,7 +187,15 @@ enum Pages {
         }
         router.get("/place/:id") { request, context -> Response in
             let raw = context.parameters.get("id") ?? ""
-            let id = raw.removingPercentEncoding ?? raw
+            let text = raw.removingPercentEncoding ?? raw
+            // An id (`/place/geo:48.5800,7.7500`, percent-encoded or not), or a name.
+            let id: String
+            do {
+                id = try await deps.places.resolve(text).place.id
+            } catch let error as MeteoError where error.code == .unknownPlace || error.code == .ambiguousPlace {
+                return MeteoApp.html(layout(title: "Unknown place", active: "", body: "<h1>No place \(HTML.escape(text))</h1><p>\(HTML.escape(error.message))</p><p><a href=\"/table\">All places</a></p>"),
+                                     status: error.code == .unknownPlace ? .notFound : .badRequest)
+            }
             let history = try await store.observations(ObservationQuery(placeIDs: [id], newestFirst: true, limit: 500))
             guard let latest = history.first else {
                 return MeteoApp.html(layout(title: "Unknown place", active: "", body: "<h1>No observations of place \(HTML.escape(id))</h1><p><a href=\"/table\">All places</a></p>"),
@@ -199,7 +216,7 @@ enum Pages {
                 <div><span>Source</span><b>\(HTML.escape(latest.source))</b></div>
                 """
             let body = """
-            <h1>\(HTML.escape(latest.name)), \(HTML.escape(latest.country))</h1>
+            <h1>\(HTML.escape(latest.name))\(latest.country.isEmpty ? "" : ", " + HTML.escape(latest.country))</h1>
             <p class="muted">\(HTML.escape(latest.region ?? "no region")) · \(format(latest.latitude, 4)) °N, \(format(latest.longitude, 4)) °E · id \(HTML.escape(latest.placeID)) · \(history.count) observations shown</p>
             <div class="card fields">\(fields)</div>
             <div class="card">\(temperature)</div>
@@ -234,12 +251,36 @@ enum Pages {
         }
     }
 
-    static func regionParameter(_ p: Parameters) throws -> Region? {
-        guard let name = try p.text("region") else { return nil }
-        guard let region = Region.named(name) else {
-            throw Parameters.ParameterError(message: "parameter 'region' must be one of \(Region.builtin.map(\.name).joined(separator: ", "))")
+    /// The region a page shows: its name and the box to zoom the map to (nil: the world).
+    struct PageRegion {
+        var name: String
+        var box: BoundingBox?
+    }
+
+    /// A built-in region, or a region of the stored or configured places (such as a places
+    /// file's), zoomed to its places.
+    static func regionParameter(_ p: Parameters, places: PlaceResolver) async throws -> PageRegion? {
+        guard let text = try p.text("region") else { return nil }
+        let name: String
+        do { name = try await places.resolveRegion(text) } catch let error as MeteoError {
+            throw Parameters.ParameterError(message: "parameter 'region' must be one of the known regions: \(error.message)")
         }
-        return region
+        if let region = Region.named(name) { return PageRegion(name: region.name, box: region.box) }
+        let members = try await places.storedPlaces().filter { $0.region == name }
+        return PageRegion(name: name, box: extent(of: members))
+    }
+
+    /// The box around some places with a margin of a degree, or nil for none.
+    static func extent(of places: [StoredPlace]) -> BoundingBox? {
+        let lats = places.map(\.latitude), lons = places.map(\.longitude)
+        guard let latMin = lats.min(), let latMax = lats.max(), let lonMin = lons.min(), let lonMax = lons.max() else { return nil }
+        return try? BoundingBox(lonMin: max(-180, lonMin - 1), latMin: max(-90, latMin - 1),
+                                lonMax: min(180, lonMax + 1), latMax: min(90, latMax + 1))
+    }
+
+    /// The built-in regions, then the others of the stored and configured places.
+    static func regionNames(_ places: PlaceResolver) async -> [String] {
+        Region.builtin.map(\.name) + ((try? await places.customRegions()) ?? [])
     }
 
     static func format(_ value: Double?, _ decimals: Int) -> String {
@@ -295,18 +336,33 @@ enum Pages {
         return map.render(markers: markers, focus: focus)
     }
 
-    static func regionLinks(_ path: String, current: String?) -> String {
+    static func regionLinks(_ path: String, current: String?, regions: [String]) -> String {
         var links = "<a href=\"\(path)\"\(current == nil ? " class=\"active\"" : "")>all</a>"
-        for r in Region.builtin {
-            links += "<a href=\"\(path)?region=\(r.name)\"\(current == r.name ? " class=\"active\"" : "")>\(HTML.escape(r.name))</a>"
+        for name in regions {
+            let query = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name
+            links += "<a href=\"\(path)?region=\(HTML.escape(query))\"\(current == name ? " class=\"active\"" : "")>\(HTML.escape(name))</a>"
         }
         return "<p class=\"regions\">\(links)</p>"
     }
 
-    static func regionOptions(_ current: String?) -> String {
-        "<option value=\"\">all</option>" + Region.builtin.map {
-            "<option value=\"\($0.name)\"\($0.name == current ? " selected" : "")>\(HTML.escape($0.name))</option>"
+    static func regionOptions(_ current: String?, regions: [String]) -> String {
+        "<option value=\"\">all</option>" + regions.map {
+            "<option value=\"\(HTML.escape($0))\"\($0 == current ? " selected" : "")>\(HTML.escape($0))</option>"
         }.joined()
+    }
+
+    /// The characters a place id keeps in its page's path: a path segment's (RFC 3986 pchar,
+    /// `:` included, so `/place/geo:48.5800,7.7500` reads as it is), never `/`.
+    static let placePathAllowed: CharacterSet = {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.insert(":")
+        allowed.remove("/")
+        return allowed
+    }()
+
+    /// `/place/<id>`, the id percent-encoded as one path segment, HTML-escaped for an attribute.
+    static func placePath(_ id: String) -> String {
+        HTML.escape("/place/" + (id.addingPercentEncoding(withAllowedCharacters: placePathAllowed) ?? id))
     }
 
     static func latestTable(_ rows: [Observation]) -> String {
@@ -317,7 +373,7 @@ enum Pages {
         html += columns.map { "<th class=n>\($0.1)</th>" }.joined() + "</tr></thead><tbody>\n"
         for o in rows {
             let id = HTML.escape(o.placeID)
-            html += "<tr data-place=\"\(id)\"><td><a href=\"/place/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)\">\(HTML.escape(o.name))</a></td>"
+            html += "<tr data-place=\"\(id)\"><td><a href=\"\(placePath(o.placeID))\">\(HTML.escape(o.name))</a></td>"
             html += "<td>\(HTML.escape(o.country))</td><td>\(HTML.escape(o.region ?? ""))</td>"
             html += "<td data-field=\"observed_at\">\(HTML.escape(ISO8601.string(from: o.observedAt).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "")))</td>"
             for (field, _, decimals) in columns {

@@ -29,7 +29,7 @@ struct CatalogueTests {
             _ = try catalogue.resolve("Paris")
             Issue.record("Paris resolved without a country")
         } catch {
-            #expect(error.code == .unknownPlace)
+            #expect(error.code == .ambiguousPlace)
             #expect(error.message.contains("ambiguous"))
             #expect(error.message.contains("Paris,FR"))
             #expect(error.message.contains("Paris,US"))

@@ -134,6 +134,25 @@ struct SQLiteStoreTests {
         #expect(try await store.count() == 5)
     }
 
+    @Test func placesListsEachPlaceOnceAsItsLatestObservationDescribesIt() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore.open(dataDir: dir, logger: testLogger)
+        #expect(try await store.places().isEmpty)
+        var renamed = sample("geo:48.5800,7.7500", at: 1_700_000_600, region: "Alsace")
+        renamed.name = "<b>Centre</b>"
+        renamed.country = ""
+        _ = try await store.upsert([sample("b", at: 1_700_000_000), sample("geo:48.5800,7.7500", at: 1_700_000_000), renamed,
+                                    sample("a", at: 1_700_000_000, region: nil), sample("b", at: 1_700_001_200)])
+        let places = try await store.places()
+        #expect(places.map(\.id) == ["a", "b", "geo:48.5800,7.7500"], "each place once, by id")
+        #expect(places[2] == StoredPlace(id: "geo:48.5800,7.7500", name: "<b>Centre</b>", country: "", region: "Alsace",
+                                         latitude: 48.5, longitude: 7.7, lastObservedAt: Date(timeIntervalSince1970: 1_700_000_600)))
+        #expect(places[0].region == nil && places[1].lastObservedAt == Date(timeIntervalSince1970: 1_700_001_200))
+        // The protocol's default (from the latest observations, as MongoDB's) agrees with SQLite's own.
+        #expect(try await DefaultPlaces(base: store).places() == places)
+    }
+
     @Test func aDataDirUnderAFileIsAClearError() throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -141,4 +160,14 @@ struct SQLiteStoreTests {
         try Data().write(to: file)
         #expect(throws: MeteoError.self) { try SQLiteStore.open(dataDir: file, logger: testLogger) }
     }
+}
+
+/// A store that keeps the protocol's default `places()`.
+private struct DefaultPlaces: ObservationStore {
+    let base: SQLiteStore
+    func upsert(_ observations: [Observation]) async throws -> UpsertSummary { try await base.upsert(observations) }
+    func observations(_ query: ObservationQuery) async throws -> [Observation] { try await base.observations(query) }
+    func latest(region: String?) async throws -> [Observation] { try await base.latest(region: region) }
+    func count() async throws -> Int { try await base.count() }
+    func close() async throws {}
 }

@@ -117,63 +117,49 @@ public struct PlaceCatalogue: Sendable {
         return out
     }
 
-    /// Resolves `Strasbourg`, `Paris,FR`, `Paris,US,TX` or a GeoNames id to one place.
+    /// The places of a folded name (``fold(_:)``), most populous first.
+    func places(named folded: String) -> [Place] {
+        names.lookup(folded, in: places).map { places[$0] }
+    }
+
+    /// Resolves `Strasbourg`, `Paris,FR`, `Paris,US,TX` or a GeoNames id to one place of the
+    /// catalogue, as ``PlaceResolver`` does over the catalogue alone.
     ///
     /// An ambiguous name throws with the candidates (`Paris,FR`, `Paris,US`…); an unknown one
     /// throws with the closest names.
     public func resolve(_ query: String) throws(MeteoError) -> Place {
-        let trimmed = query.trimmingCharacters(in: .whitespaces)
-        if let p = place(id: trimmed) { return p }
-        let parts = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        let name = parts[0]
-        var candidates = names.lookup(Self.fold(name), in: places).map { places[$0] }
-        if parts.count > 1, !parts[1].isEmpty {
-            candidates = candidates.filter { $0.country.lowercased() == parts[1].lowercased() }
-        }
-        if parts.count > 2, !parts[2].isEmpty {
-            candidates = candidates.filter { ($0.admin1 ?? "").lowercased() == parts[2].lowercased() }
-        }
-        if candidates.count == 1 { return candidates[0] }
-        if candidates.count > 1 {
-            // Same name and country: qualify by admin1 if that separates them.
-            let countries = Set(candidates.map(\.country))
-            let labels = candidates.prefix(10).map { p in
-                let sameCountry = candidates.filter { $0.country == p.country }.count > 1
-                return sameCountry ? "\(p.name),\(p.country),\(p.admin1 ?? "")" : "\(p.name),\(p.country)"
-            }
-            let hint = countries.count > 1 ? "add the country code" : "add the country and admin1 codes"
-            throw MeteoError(code: .unknownPlace,
-                             "'\(query)' is ambiguous: \(candidates.count) places match (\(labels.joined(separator: "; "))); \(hint), for example '\(labels[0])'")
-        }
-        let close = closeMatches(name, limit: 5)
-        let suggestion = close.isEmpty ? "run 'meteo places' to list the known places" : "did you mean \(close.map { "'\($0)'" }.joined(separator: ", "))?"
-        throw MeteoError(code: .unknownPlace, "no place named '\(query)' in the catalogue: \(suggestion)")
+        try PlaceResolver(catalogue: self).resolve(query, stored: []).place
     }
 
     /// The names closest to `name` by edit distance, most populous first among equals.
     public func closeMatches(_ name: String, limit: Int) -> [String] {
-        let target = Array(Self.fold(name))
+        Self.closeMatches(name, among: places.map(\.name), limit: limit)
+    }
+
+    /// The names closest to `name` by edit distance (ignoring case and accents), each once,
+    /// earlier names first among equals; then names that start like it.
+    public static func closeMatches(_ name: String, among names: [String], limit: Int) -> [String] {
+        let target = Array(fold(name))
         guard !target.isEmpty else { return [] }
         let maxDistance = max(1, target.count / 3)
         var scored: [(Int, Int, String)] = []
         var seen = Set<String>()
-        for (i, p) in places.enumerated() {
-            let folded = Self.fold(p.name)
-            guard abs(folded.count - target.count) <= maxDistance, !seen.contains(folded) else { continue }
-            let d = Self.editDistance(target, Array(folded), limit: maxDistance)
+        let folded = names.map(fold)
+        for (i, f) in folded.enumerated() {
+            guard abs(f.count - target.count) <= maxDistance, !seen.contains(f) else { continue }
+            let d = editDistance(target, Array(f), limit: maxDistance)
             if d <= maxDistance {
-                seen.insert(folded)
-                scored.append((d, i, p.name))
+                seen.insert(f)
+                scored.append((d, i, names[i]))
             }
         }
         // A name that starts the same way is a good suggestion too.
         if scored.count < limit {
             let prefix = String(target)
-            for (i, p) in places.enumerated() where scored.count < limit {
-                let folded = Self.fold(p.name)
-                if folded.hasPrefix(prefix), !seen.contains(folded) {
-                    seen.insert(folded)
-                    scored.append((maxDistance + 1, i, p.name))
+            for (i, f) in folded.enumerated() where scored.count < limit {
+                if f.hasPrefix(prefix), !seen.contains(f) {
+                    seen.insert(f)
+                    scored.append((maxDistance + 1, i, names[i]))
                 }
             }
         }

@@ -32,8 +32,13 @@ public struct MeteoConfiguration: Sendable, Hashable {
     public var regions: [String] = []
     /// User-defined bounding boxes, `lon_min,lat_min,lon_max,lat_max`.
     public var boxes: [BoundingBox] = []
-    /// Explicit place names or ids (`Strasbourg`, `Paris,FR`, `2973783`).
+    /// Explicit place names or ids of the catalogue (`Strasbourg`, `Paris,FR`, `2973783`).
     public var places: [String] = []
+    /// The user's own places: `LAT,LON` and `Name@LAT,LON` entries of `places`, the config
+    /// file's place objects, then the rows of the places file; each id once.
+    public var customPlaces: [Place] = []
+    /// A CSV of the user's own places (``PlacesFile``), already read into ``customPlaces``.
+    public var placesFile: String? = nil
     /// How often the ingestor polls, when ``autoInterval`` is off.
     public var interval: Duration = .seconds(600)
     /// `--interval auto` (the default): the shortest 15-minute step that fits the provider plan
@@ -137,7 +142,8 @@ public struct MeteoConfiguration: Sendable, Hashable {
         ConfigKey("source", "open-meteo | openweathermap | replay | synthetic (default open-meteo)"),
         ConfigKey("regions", "built-in regions, comma-separated (default: all ten)"),
         ConfigKey("bbox", "bounding boxes lon_min,lat_min,lon_max,lat_max, ';'-separated"),
-        ConfigKey("places", "place names or ids, ';'-separated (Strasbourg;Paris,FR)"),
+        ConfigKey("places", "places, ';'-separated: names or ids of the catalogue, LAT,LON or Name@LAT,LON (Strasbourg;Paris,FR;48.58,7.75;Mont Ventoux@44.17,5.28)"),
+        ConfigKey("places-file", "CSV of your own places with a header: name,latitude,longitude and optionally country,region,id"),
         ConfigKey("interval", "polling interval: auto (default: the shortest 15-min step that fits the provider plan; 600s for synthetic and replay), or 90s, 10m, 1h, 5h15m"),
         ConfigKey("plan", "provider plan: auto | free | api-key | self-hosted (default auto: api-key when METEO_OPEN_METEO_API_KEY is set, else free)"),
         ConfigKey("quota", "the plan's limits, replacing its defaults: minute=600,hour=5000,day=10000,month=300000 (any subset; a window =none lifts it; none lifts all)"),
@@ -245,9 +251,11 @@ public struct MeteoConfiguration: Sendable, Hashable {
                 }
             }
         }
-        if let (v, _) = text("places") {
-            c.places = v.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }
+        // Places: the catalogue's names, custom places and the places file.
+        let selection = try placeSelection(layers)
+        c.places = selection.names
+        c.customPlaces = selection.custom
+        c.placesFile = selection.file
         if let (v, _) = text("interval"), v.trimmingCharacters(in: .whitespaces).lowercased() == "auto" {
             c.autoInterval = true
         } else if let v = try duration("interval", min: .zero) {
@@ -392,12 +400,14 @@ public struct MeteoConfiguration: Sendable, Hashable {
         return out
     }
 
-    /// The places this configuration selects: its regions, boxes and named places. With no
-    /// selection at all, the ten built-in regions (1,630 places).
+    /// The places this configuration selects: its regions, boxes and named places of the
+    /// catalogue, then its custom places, each id once. With no selection at all, the ten
+    /// built-in regions (1,630 places).
     public func selectedPlaces(in catalogue: PlaceCatalogue) throws(MeteoError) -> [Place] {
         var out: [Place] = []
         var seen = Set<String>()
-        let regionList = (regions.isEmpty && boxes.isEmpty && places.isEmpty) ? Region.builtin : regions.compactMap(Region.named)
+        let noSelection = regions.isEmpty && boxes.isEmpty && places.isEmpty && customPlaces.isEmpty
+        let regionList = noSelection ? Region.builtin : regions.compactMap(Region.named)
         for p in catalogue.places(in: regionList) where seen.insert(p.id).inserted { out.append(p) }
         for (i, box) in boxes.enumerated() {
             for p in catalogue.places(in: box, region: "bbox\(i + 1)") where seen.insert(p.id).inserted { out.append(p) }
@@ -406,7 +416,7 @@ public struct MeteoConfiguration: Sendable, Hashable {
             let p = try catalogue.resolve(name)
             if seen.insert(p.id).inserted { out.append(p) }
         }
-        return out
+        return out + selectedCustomPlaces(after: out)
     }
 }
 

@@ -8,8 +8,10 @@ public struct MeteoError: Error, Sendable, CustomStringConvertible, CustomDebugS
 
         /// A flag, variable or config file value is wrong.
         public static let invalidConfiguration = Code("invalid-configuration")
-        /// A place name or id is not in the catalogue, or is ambiguous.
+        /// A place name or id is found in no source of places (or has no observations).
         public static let unknownPlace = Code("unknown-place")
+        /// A place name matches several places: the message lists them.
+        public static let ambiguousPlace = Code("ambiguous-place")
         /// A payload could not be decoded (bad JSON, wrong types, unknown version).
         public static let malformedPayload = Code("malformed-payload")
         /// A decoded observation is physically impossible.

@@ -99,6 +99,9 @@ public protocol ObservationStore: Sendable {
     /// The latest observation of each place within `radiusKM` of a point, nearest first
     /// (ties by place id), at most `limit`.
     func latest(near point: GeoPoint, radiusKM: Double, limit: Int) async throws -> [NearbyObservation]
+    /// Every place the store holds observations of, as its latest observation describes it,
+    /// ordered by place id: what ``PlaceResolver`` looks names and ids up in.
+    func places() async throws -> [StoredPlace]
     func close() async throws
 }
 
@@ -148,6 +151,12 @@ public struct NearbyObservation: Sendable, Hashable {
 }
 
 extension ObservationStore {
+    /// The places of every place's latest observation; stores that can read fewer columns
+    /// override it.
+    public func places() async throws -> [StoredPlace] {
+        try await latest(region: nil).map(StoredPlace.init(latest:)).sorted { $0.id.unicodeScalars.lexicographicallyPrecedes($1.id.unicodeScalars) }
+    }
+
     /// Filters every place's latest observation by distance; stores with a geospatial index
     /// override it.
     public func latest(near point: GeoPoint, radiusKM: Double, limit: Int) async throws -> [NearbyObservation] {

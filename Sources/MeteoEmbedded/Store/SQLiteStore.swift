@@ -295,6 +295,25 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
         }
     }
 
+    /// The place columns of each place's latest row, by the `latest` table.
+    public func places() async throws -> [StoredPlace] {
+        try await connection.perform { db in
+            let s = try db.prepare("""
+                SELECT o.place_id, o.name, o.country, o.region, o.latitude, o.longitude, o.observed_at
+                FROM latest l JOIN observations o ON o.place_id = l.place_id AND o.observed_at = l.observed_at
+                ORDER BY l.place_id
+                """)
+            defer { s.finalize() }
+            var out: [StoredPlace] = []
+            while try s.step() {
+                out.append(StoredPlace(id: s.text(0) ?? "", name: s.text(1) ?? "", country: s.text(2) ?? "", region: s.text(3),
+                                       latitude: s.double(4) ?? 0, longitude: s.double(5) ?? 0,
+                                       lastObservedAt: Date(timeIntervalSince1970: Double(s.int64(6) ?? 0))))
+            }
+            return out
+        }
+    }
+
     public func count() async throws -> Int {
         try await scalar("SELECT count(*) FROM observations")
     }

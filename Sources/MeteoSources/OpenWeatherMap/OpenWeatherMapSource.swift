@@ -109,7 +109,9 @@ public struct OpenWeatherMapSource: WeatherSource {
                     }
                     return try OpenWeatherMapDecoder.decodeCity(
                         json, source: "openweathermap", region: place.region,
-                        placeID: place.id, name: place.name, country: place.country)
+                        placeID: place.id, name: place.name,
+                        // A custom place without a country takes the one OpenWeatherMap reports.
+                        country: place.country.isEmpty ? nil : place.country)
                 })
             return .success(o)
         } catch var error as MeteoError {

@@ -33,10 +33,10 @@ struct AnalyzeCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(help: "Only observations polled for this region (EuropeW, AmeriqueN, …, or world).")
+    @Option(help: "Only observations polled for this region (EuropeW, AmeriqueN, …, world, or one of your places' regions).")
     var region: String?
 
-    @Option(help: "Only this place: Strasbourg, Paris,FR, or a GeoNames id.")
+    @Option(help: "Only this place: Strasbourg, Paris,FR, an id, or LAT,LON (looked up as by meteo query).")
     var place: String?
 
     @OptionGroup var range: TimeRangeOptions
@@ -62,17 +62,18 @@ struct AnalyzeCommand: AsyncParsableCommand {
                 throw MeteoError(code: .invalidConfiguration, "invalid --window '\(window)': give a whole number of seconds, minutes, hours or days, such as 15m, 1h or 1d")
             }
             var request = AnalysisRequest(windowSeconds: Int(width.seconds), top: top)
-            if let region {
-                request.region = try resolveRegionName(region)
-            }
-            if let place {
-                request.placeIDs = [try PlaceCatalogue.bundled().resolve(place).id]
-            }
             (request.since, request.until) = try range.dates()
 
             let backends = Backends(configuration: configuration, logger: logger)
             let store = try await backends.openStore()
             defer { Task { try? await store.close() } }
+            let resolver = try backends.placeResolver(store: store)
+            if let region {
+                request.region = try await resolver.resolveRegion(region)
+            }
+            if let place {
+                request.placeIDs = [try await resolver.resolve(place).place.id]
+            }
             let report = try await backends.withAnalyticsEngine(store: store) { engine in
                 try await engine.analyze(request)
             }

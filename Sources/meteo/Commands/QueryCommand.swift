@@ -8,8 +8,11 @@ struct QueryCommand: AsyncParsableCommand {
         commandName: "query",
         abstract: "Show the latest weather of a place and its history, the latest of a region, or of the places near a point.",
         discussion: """
-        Places are found in the bundled catalogue (GeoNames): a name, 'Name,CC' when the name \
-        is ambiguous (Paris,FR), 'Name,CC,admin1', or a GeoNames id.
+        A place is a name, 'Name,CC' when the name is ambiguous (Paris,FR), 'Name,CC,admin1', \
+        an id (a GeoNames id, geo:48.5800,7.7500, a places file's id) or LAT,LON. It is looked \
+        up in your configured places (--places, METEO_PLACES_FILE), the bundled catalogue \
+        (GeoNames) and the places found in the store, replayed and legacy data included; \
+        among places of one name, the one with stored data wins (see the README).
 
         Times are ISO 8601 (2026-11-29T08:00:00Z, 2026-11-29) or an age: 90m, 24h, 7d.
 
@@ -18,6 +21,8 @@ struct QueryCommand: AsyncParsableCommand {
           meteo query --place Paris,FR --since 24h --format csv
           meteo query --place Strasbourg --format json
           meteo query --region EuropeW
+          meteo query --place 'Mont Ventoux' --since 7d
+          meteo query --place geo:44.1700,5.2800
           meteo query --near 48.58,7.75 --radius 100km
           meteo query --near Strasbourg --store mongodb --mongo-uri mongodb://root:example@127.0.0.1:27117/?authSource=admin
         """
@@ -25,10 +30,10 @@ struct QueryCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(help: "A place: Strasbourg, Paris,FR, or a GeoNames id.")
+    @Option(help: "A place: Strasbourg, Paris,FR, an id, or LAT,LON.")
     var place: String?
 
-    @Option(help: "The latest observation of every place of a region.")
+    @Option(help: "The latest observation of every place of a region (built-in, or one of your places' regions).")
     var region: String?
 
     @Option(help: ArgumentHelp("The latest observation of the places near a point: LAT,LON in degrees (48.58,7.75) or a place name; nearest first.", valueName: "point"))
@@ -57,10 +62,11 @@ struct QueryCommand: AsyncParsableCommand {
             let backends = Backends(configuration: configuration, logger: logger)
             let store = try await backends.openStore()
             defer { Task { try? await store.close() } }
+            let resolver = try backends.placeResolver(store: store)
             let (sinceDate, untilDate) = try range.dates()
 
             if let near {
-                let point = try Self.parsePoint(near)
+                let point = try await Self.parsePoint(near, resolver: resolver)
                 let km = try Self.parseRadius(radius)
                 let rows = try await store.latest(near: point, radiusKM: km, limit: limit)
                 guard !rows.isEmpty else {
@@ -71,7 +77,7 @@ struct QueryCommand: AsyncParsableCommand {
                 return
             }
             if let region {
-                let regionName = try resolveRegionName(region)
+                let regionName = try await resolver.resolveRegion(region)
                 let latest = try await store.latest(region: regionName)
                 guard !latest.isEmpty else {
                     throw MeteoError(code: .unknownPlace, "no observations of region \(regionName) in \(configuration.dataDir): run 'meteo demo' or 'meteo ingest' first")
@@ -79,17 +85,27 @@ struct QueryCommand: AsyncParsableCommand {
                 try render(latest: nil, rows: latest.sorted { $0.name < $1.name }, title: "Latest weather in \(regionName)")
                 return
             }
-            let catalogue = try PlaceCatalogue.bundled()
-            let target = try catalogue.resolve(place!)
+            let target = try await resolver.resolve(place!).place
             let history = try await store.observations(ObservationQuery(
                 placeIDs: [target.id], since: sinceDate, until: untilDate, newestFirst: true, limit: limit))
             guard let latest = history.first else {
                 let window = range.isSet ? " in that time range" : ""
                 throw MeteoError(code: .unknownPlace,
-                                 "no observations of \(target.name),\(target.country) (id \(target.id))\(window) in \(configuration.dataDir): run 'meteo demo' or 'meteo ingest --places \"\(target.name),\(target.country)\"' first")
+                                 "no observations of \(Self.label(target)) (id \(target.id))\(window) in \(configuration.dataDir): run 'meteo demo' or 'meteo ingest --places \"\(Self.selectionEntry(target))\"' first")
             }
-            try render(latest: latest, rows: history, title: "\(target.name), \(target.country) (\(String(format: "%.4f", target.latitude)) °N, \(String(format: "%.4f", target.longitude)) °E)")
+            try render(latest: latest, rows: history, title: "\(Self.label(target)) (\(String(format: "%.4f", target.latitude)) °N, \(String(format: "%.4f", target.longitude)) °E)")
         }
+    }
+
+    /// `Name, CC`, or the name alone for a place without country.
+    static func label(_ p: Place) -> String {
+        p.country.isEmpty ? p.name : "\(p.name), \(p.country)"
+    }
+
+    /// What to give `--places` to poll this place: `Name,CC` for a GeoNames place, else
+    /// `Name@LAT,LON`.
+    static func selectionEntry(_ p: Place) -> String {
+        p.id.allSatisfy(\.isNumber) ? (p.country.isEmpty ? p.name : "\(p.name),\(p.country)") : "\(p.name)@\(p.latitude),\(p.longitude)"
     }
 
     private func render(latest: Observation?, rows: [Observation], distances: [Double]? = nil, title: String) throws {
@@ -170,8 +186,8 @@ struct QueryCommand: AsyncParsableCommand {
             .map(CSV.escape).joined(separator: ",")
     }
 
-    /// `LAT,LON` in degrees, or a place of the catalogue.
-    static func parsePoint(_ text: String) throws -> GeoPoint {
+    /// `LAT,LON` in degrees, or a place the resolver finds.
+    static func parsePoint(_ text: String, resolver: PlaceResolver) async throws -> GeoPoint {
         let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
         if parts.count == 2, let lat = parts[0], let lon = parts[1] {
             guard (-90...90).contains(lat), (-180...180).contains(lon) else {
@@ -179,7 +195,7 @@ struct QueryCommand: AsyncParsableCommand {
             }
             return GeoPoint(latitude: lat, longitude: lon)
         }
-        let place = try PlaceCatalogue.bundled().resolve(text)
+        let place = try await resolver.resolve(text).place
         return GeoPoint(latitude: place.latitude, longitude: place.longitude)
     }
 

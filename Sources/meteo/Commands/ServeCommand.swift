@@ -87,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         let feed = LiveFeed(store: store, deadLetters: store, logger: logger)
         let analytics = try backends.analyticsBackend(store: store)
         let deps = MeteoApp.Dependencies(store: store, deadLetters: store, engine: analytics.engine,
-                                         metrics: registry, feed: feed)
+                                         metrics: registry, feed: feed, places: try backends.placeResolver(store: store))
         let app = MeteoApp.make(deps, configuration: .init(host: host, port: port, authToken: authToken), logger: logger)
         Terminal.progress("Serving \(backends.storeDescription) on http://\(host):\(port)/ (Ctrl-C to stop)")
         if authToken != nil {

@@ -18,11 +18,3 @@ struct TimeRangeOptions: ParsableArguments {
          try until.map { try QueryCommand.parseTime($0, flag: "--until", now: now) })
     }
 }
-
-/// A built-in region name (case-insensitive) or `world`, or an error listing the choices.
-func resolveRegionName(_ text: String) throws -> String {
-    if let region = Region.named(text) { return region.name }
-    if text.lowercased() == "world" { return "world" }
-    throw MeteoError(code: .invalidConfiguration,
-                     "unknown region '\(text)': the built-in regions are \(Region.builtin.map(\.name).joined(separator: ", ")), and world")
-}

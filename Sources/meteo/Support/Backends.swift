@@ -59,6 +59,12 @@ struct Backends {
     }
 
     /// The configured store: SQLite in the data dir, or MongoDB (which is checked to answer).
+    /// The one place resolver of the commands and the server: the configuration's custom
+    /// places, the bundled catalogue and the places of `store`.
+    func placeResolver(store: any ObservationStore) throws -> PlaceResolver {
+        PlaceResolver(custom: configuration.customPlaces, catalogue: try PlaceCatalogue.bundled(), store: store)
+    }
+
     func openStore() async throws -> any MeteoStore {
         switch configuration.store {
         case .sqlite:

@@ -4,15 +4,15 @@ import Testing
 
 @Suite("meteo analyze, as a process", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
 struct AnalyzeCommandTests {
-    @Test func analysisOfTheDemoHasTheDocumentedShape() throws {
+    @Test func analysisOfTheDemoHasTheDocumentedShape() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let demo = try MeteoProcess.run(["demo", "--ticks", "3", "--no-serve", "--data-dir", dir.path])
+        let demo = try await MeteoProcess.run(["demo", "--ticks", "3", "--no-serve", "--data-dir", dir.path])
         #expect(demo.status == 0, "\(demo.stderr)")
         #expect(demo.stdout.contains("Analysis of 4,890 observations of 1,630 places"))
         #expect(demo.stdout.contains("Places with rain or snow now"))
 
-        let run = try MeteoProcess.run(["analyze", "--format", "json", "--data-dir", dir.path])
+        let run = try await MeteoProcess.run(["analyze", "--format", "json", "--data-dir", dir.path])
         #expect(run.status == 0, "\(run.stderr)")
         let json = try JSONValue.parse(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         for key in ["observations", "correlation", "regions", "rain_places", "snow_places", "windows", "extremes"] {
@@ -42,33 +42,33 @@ struct AnalyzeCommandTests {
         let placeTotal = regions.compactMap { number($0["places"]) }.reduce(0, +)
         #expect(placeTotal == 1630)
 
-        let csv = try MeteoProcess.run(["analyze", "--format", "csv", "--region", "EuropeW", "--window", "15m", "--data-dir", dir.path])
+        let csv = try await MeteoProcess.run(["analyze", "--format", "csv", "--region", "EuropeW", "--window", "15m", "--data-dir", dir.path])
         #expect(csv.status == 0, "\(csv.stderr)")
         let lines = csv.stdout.split(separator: "\n")
         #expect(lines.first == "analysis,group,key,variable,statistic,value")
         #expect(lines.contains("region,EuropeW,,,places,416"))
         #expect(lines.allSatisfy { !$0.hasPrefix("region,") || $0.hasPrefix("region,EuropeW,") })
 
-        let table = try MeteoProcess.run(["analyze", "--data-dir", dir.path])
+        let table = try await MeteoProcess.run(["analyze", "--data-dir", dir.path])
         #expect(table.status == 0)
         let widest = table.stdout.split(separator: "\n").map(\.count).max() ?? 0
         #expect(widest <= 80, "the table is \(widest) columns wide")
         #expect(table.stdout.contains("°C") && table.stdout.contains("hPa"))
     }
 
-    @Test func badArgumentsAndEmptyStoresGetOneClearLine() throws {
+    @Test func badArgumentsAndEmptyStoresGetOneClearLine() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let window = try MeteoProcess.run(["analyze", "--window", "soon", "--data-dir", dir.path])
+        let window = try await MeteoProcess.run(["analyze", "--window", "soon", "--data-dir", dir.path])
         #expect(window.status != 0)
         #expect(window.stderr.contains("--window") && window.stderr.contains("15m"))
-        let region = try MeteoProcess.run(["analyze", "--region", "Atlantis", "--data-dir", dir.path])
+        let region = try await MeteoProcess.run(["analyze", "--region", "Atlantis", "--data-dir", dir.path])
         #expect(region.status != 0)
         #expect(region.stderr.contains("unknown region 'Atlantis'"))
-        let empty = try MeteoProcess.run(["analyze", "--data-dir", dir.path])
+        let empty = try await MeteoProcess.run(["analyze", "--data-dir", dir.path])
         #expect(empty.status == 1)
         #expect(empty.stdout.contains("Nothing to analyse") && empty.stdout.contains("meteo demo"))
-        let json = try MeteoProcess.run(["analyze", "--format", "json", "--data-dir", dir.path])
+        let json = try await MeteoProcess.run(["analyze", "--format", "json", "--data-dir", dir.path])
         #expect(json.status == 0, "an empty selection is a valid JSON report")
         #expect((try? JSONValue.parse(json.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))?["observations"]?["count"] == .number(0))
     }

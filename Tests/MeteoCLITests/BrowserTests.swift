@@ -29,14 +29,14 @@ struct BrowserTests {
         defer { try? FileManager.default.removeItem(at: dir) }
 
         // Two ticks of the synthetic source through the embedded log into the store.
-        let ingest = try MeteoProcess.run(["ingest", "--source", "synthetic", "--ticks", "2", "--interval", "0", "--data-dir", dir.path])
+        let ingest = try await MeteoProcess.run(["ingest", "--source", "synthetic", "--ticks", "2", "--interval", "0", "--data-dir", dir.path])
         try #require(ingest.status == 0, "meteo ingest: \(ingest.stdout)\(ingest.stderr)")
         // A place named with HTML, as a replayed Meteo event.
         let replay = dir.appendingPathComponent("hostile.ndjson")
         try Data(Self.hostileEvent(observedAt: Date()).utf8).write(to: replay)
-        let hostile = try MeteoProcess.run(["ingest", "--source", "replay", "--replay-file", replay.path, "--once", "--data-dir", dir.path])
+        let hostile = try await MeteoProcess.run(["ingest", "--source", "replay", "--replay-file", replay.path, "--once", "--data-dir", dir.path])
         try #require(hostile.status == 0, "meteo ingest --source replay: \(hostile.stdout)\(hostile.stderr)")
-        let sink = try MeteoProcess.run(["sink", "--until-idle", "--data-dir", dir.path])
+        let sink = try await MeteoProcess.run(["sink", "--until-idle", "--data-dir", dir.path])
         try #require(sink.status == 0, "meteo sink: \(sink.stdout)\(sink.stderr)")
         let summary = SinkSummary(sink.stdout)
         try #require(summary.stored == 2 * 1630 + 1, "every event stored: \(summary)")

@@ -12,7 +12,7 @@ struct CrashRecoveryTests {
 
     /// Publishes synthetic events with `meteo ingest`, plus one poison message.
     func prepare(_ dir: URL, ticks: Int) async throws -> Int {
-        let ingest = try MeteoProcess.run(["ingest", "--source", "synthetic", "--ticks", "\(ticks)", "--interval", "0", "--data-dir", dir.path])
+        let ingest = try await MeteoProcess.run(["ingest", "--source", "synthetic", "--ticks", "\(ticks)", "--interval", "0", "--data-dir", dir.path])
         #expect(ingest.status == 0, "\(ingest.stderr)")
         let log = try EmbeddedLog.open(dataDir: dir, logger: logger)
         let poison = OutgoingMessage(key: "poison", value: Array(#"{"v":1,"place_id":"x","name":"<script>","humidity_pct":"#.utf8))
@@ -35,7 +35,7 @@ struct CrashRecoveryTests {
         let expected = try await prepare(dir, ticks: 2)
 
         // The sink writes its second batch, then SIGKILLs itself before committing it.
-        let crashed = try MeteoProcess.run(["sink", "--until-idle", "--batch-size", "1000", "--data-dir", dir.path],
+        let crashed = try await MeteoProcess.run(["sink", "--until-idle", "--batch-size", "1000", "--data-dir", dir.path],
                                            environment: ["METEO_FAULT_CRASH_AFTER_WRITES": "2"])
         #expect(crashed.reason == .uncaughtSignal)
         #expect(crashed.status == SIGKILL)
@@ -47,7 +47,7 @@ struct CrashRecoveryTests {
         #expect(lagBefore.lag == expected + 1 - 1000, "only the first batch was committed")
         try await log.close()
 
-        let restarted = try MeteoProcess.run(["sink", "--until-idle", "--batch-size", "1000", "--data-dir", dir.path])
+        let restarted = try await MeteoProcess.run(["sink", "--until-idle", "--batch-size", "1000", "--data-dir", dir.path])
         #expect(restarted.status == 0, "\(restarted.stderr)")
         let (stored, dead) = try await storeCounts(dir)
         #expect(stored == expected)
@@ -76,7 +76,7 @@ struct CrashRecoveryTests {
         #expect(partial > 0)
         #expect(partial < expected, "the sink was killed before it had stored everything")
 
-        let restarted = try MeteoProcess.run(["sink", "--until-idle", "--batch-size", "500", "--data-dir", dir.path])
+        let restarted = try await MeteoProcess.run(["sink", "--until-idle", "--batch-size", "500", "--data-dir", dir.path])
         #expect(restarted.status == 0, "\(restarted.stderr)")
         let (stored, dead) = try await storeCounts(dir)
         #expect(stored == expected)
@@ -86,7 +86,7 @@ struct CrashRecoveryTests {
     @Test func sigtermDrainsCommitsAndExitsCleanly() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let ingest = try MeteoProcess.run(["ingest", "--source", "synthetic", "--ticks", "20", "--interval", "0", "--data-dir", dir.path])
+        let ingest = try await MeteoProcess.run(["ingest", "--source", "synthetic", "--ticks", "20", "--interval", "0", "--data-dir", dir.path])
         #expect(ingest.status == 0, "\(ingest.stderr)")
         let (process, out, _) = try MeteoProcess.start(["sink", "--batch-size", "500", "--data-dir", dir.path])
         let deadline = Date().addingTimeInterval(60)

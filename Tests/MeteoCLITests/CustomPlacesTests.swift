@@ -16,70 +16,70 @@ struct CustomPlacesTests {
 
     /// Runs `meteo` and requires a clean exit.
     @discardableResult
-    func meteo(_ arguments: [String], environment: [String: String] = [:]) throws -> MeteoProcess.Result {
-        let r = try MeteoProcess.run(arguments, environment: environment)
+    func meteo(_ arguments: [String], environment: [String: String] = [:]) async throws -> MeteoProcess.Result {
+        let r = try await MeteoProcess.run(arguments, environment: environment)
         try #require(r.status == 0 && r.reason == .exit, "meteo \(arguments.joined(separator: " ")): \(r.stdout)\(r.stderr)")
         return r
     }
 
     /// Runs `meteo … --format json` and parses what it prints.
-    func json(_ arguments: [String]) throws -> JSONValue {
-        let r = try meteo(arguments + ["--format", "json"])
+    func json(_ arguments: [String]) async throws -> JSONValue {
+        let r = try await meteo(arguments + ["--format", "json"])
         return try JSONValue.parse(Array(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
     }
 
     /// `meteo ingest` once, then `meteo sink --until-idle`, into `dir`.
-    func ingestAndSink(_ arguments: [String], dir: URL, published: Int) throws {
-        let ingest = try meteo(["ingest", "--once", "--data-dir", dir.path] + arguments)
+    func ingestAndSink(_ arguments: [String], dir: URL, published: Int) async throws {
+        let ingest = try await meteo(["ingest", "--once", "--data-dir", dir.path] + arguments)
         #expect(ingest.stdout.contains("published \(published) events"), "\(ingest.stdout)")
-        let sink = try meteo(["sink", "--until-idle", "--data-dir", dir.path])
+        let sink = try await meteo(["sink", "--until-idle", "--data-dir", dir.path])
         #expect(SinkSummary(sink.stdout + sink.stderr).stored == published, "\(sink.stdout)\(sink.stderr)")
     }
 
-    @Test func aPlacesFileIsPolledStoredAndFoundByNameIDAndDistance() throws {
+    @Test func aPlacesFileIsPolledStoredAndFoundByNameIDAndDistance() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("places.csv")
         try Data(Self.placesFile.utf8).write(to: file)
-        try ingestAndSink(["--places-file", file.path, "--source", "synthetic"], dir: dir, published: 3)
+        try await ingestAndSink(["--places-file", file.path, "--source", "synthetic"], dir: dir, published: 3)
 
         let expected = [("Mont Ventoux", "geo:44.1700,5.2800", JSONValue.string("Provence")),
                         ("Pic du Midi, observatory", "pic-midi", .null),
                         ("Null Island", "geo:0.0000,0.0000", .null)]
         for (name, id, region) in expected {
             for text in [name, id, name.lowercased()] {
-                let found = try json(["query", "--place", text, "--data-dir", dir.path])
+                let found = try await json(["query", "--place", text, "--data-dir", dir.path])
                 #expect(found["place_id"] == .string(id), "--place '\(text)'")
                 #expect(found["name"] == .string(name) && found["region"] == region && found["source"] == .string("synthetic"), "--place '\(text)'")
                 guard case .array(let history)? = found["history"] else { Issue.record("no history for '\(text)'"); continue }
                 #expect(history.count == 1)
             }
         }
-        #expect(try json(["query", "--place", "44.17,5.28", "--data-dir", dir.path])["place_id"] == .string("geo:44.1700,5.2800"))
+        #expect(try await json(["query", "--place", "44.17,5.28", "--data-dir", dir.path])["place_id"] == .string("geo:44.1700,5.2800"))
 
         // Nearest first from a point in Provence: Mont Ventoux, the Pic du Midi, then Null Island.
-        let near = try json(["query", "--near", "44,5", "--radius", "6000km", "--data-dir", dir.path])
+        let near = try await json(["query", "--near", "44,5", "--radius", "6000km", "--data-dir", dir.path])
         guard case .array(let rows) = near else { Issue.record("--near is not an array"); return }
         #expect(rows.map { $0["place_id"] } == [.string("geo:44.1700,5.2800"), .string("pic-midi"), .string("geo:0.0000,0.0000")])
         let distances = rows.compactMap { if case .number(let d)? = $0["distance_km"] { d } else { nil } }
         #expect(distances.count == 3 && distances == distances.sorted() && distances[0] < 40 && distances[2] > 4000, "\(distances)")
-        let aroundName = try json(["query", "--near", "Pic du Midi, observatory", "--radius", "5km", "--data-dir", dir.path])
+        let aroundName = try await json(["query", "--near", "Pic du Midi, observatory", "--radius", "5km", "--data-dir", dir.path])
         guard case .array(let around) = aroundName else { Issue.record("--near NAME is not an array"); return }
         #expect(around.map { $0["place_id"] } == [.string("pic-midi")])
 
-        let provence = try json(["query", "--region", "provence", "--data-dir", dir.path])
+        let provence = try await json(["query", "--region", "provence", "--data-dir", dir.path])
         guard case .array(let inProvence) = provence else { Issue.record("--region is not an array"); return }
         #expect(inProvence.map { $0["place_id"] } == [.string("geo:44.1700,5.2800")])
 
-        let byPlace = try json(["analyze", "--place", "Pic du Midi, observatory", "--data-dir", dir.path])
+        let byPlace = try await json(["analyze", "--place", "Pic du Midi, observatory", "--data-dir", dir.path])
         #expect(byPlace["observations"]?["count"] == .number(1) && byPlace["observations"]?["places"] == .number(1))
-        let byRegion = try json(["analyze", "--region", "Provence", "--data-dir", dir.path])
+        let byRegion = try await json(["analyze", "--region", "Provence", "--data-dir", dir.path])
         #expect(byRegion["observations"]?["count"] == .number(1))
         guard case .array(let regions)? = byRegion["regions"] else { Issue.record("no regions"); return }
         #expect(regions.map { $0["region"] } == [.string("Provence")])
         // Places without region count everywhere, and are the null region (listed last) where
         // docs/analytics.md groups by region with null.
-        let all = try json(["analyze", "--data-dir", dir.path])
+        let all = try await json(["analyze", "--data-dir", dir.path])
         #expect(all["observations"]?["count"] == .number(3))
         guard case .array(let allRegions)? = all["regions"], case .array(let series)? = all["windows"]?["series"] else {
             Issue.record("no regions or windows")
@@ -90,24 +90,24 @@ struct CustomPlacesTests {
         #expect(series.last?["observations"] == .number(2))
     }
 
-    @Test func coordinatesInPlacesWorkTheSameWay() throws {
+    @Test func coordinatesInPlacesWorkTheSameWay() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try ingestAndSink(["--places", "Mont Ventoux@44.17,5.28;-33.8688,151.2093", "--source", "synthetic"], dir: dir, published: 2)
+        try await ingestAndSink(["--places", "Mont Ventoux@44.17,5.28;-33.8688,151.2093", "--source", "synthetic"], dir: dir, published: 2)
         for text in ["Mont Ventoux", "geo:44.1700,5.2800", "44.17,5.28"] {
-            #expect(try json(["query", "--place", text, "--data-dir", dir.path])["name"] == .string("Mont Ventoux"), "--place '\(text)'")
+            #expect(try await json(["query", "--place", text, "--data-dir", dir.path])["name"] == .string("Mont Ventoux"), "--place '\(text)'")
         }
-        let sydney = try json(["query", "--place=-33.8688,151.2093", "--data-dir", dir.path])
+        let sydney = try await json(["query", "--place=-33.8688,151.2093", "--data-dir", dir.path])
         #expect(sydney["place_id"] == .string("geo:-33.8688,151.2093") && sydney["name"] == .string("-33.8688, 151.2093") && sydney["region"] == .null)
-        let report = try json(["analyze", "--place", "Mont Ventoux", "--data-dir", dir.path])
+        let report = try await json(["analyze", "--place", "Mont Ventoux", "--data-dir", dir.path])
         #expect(report["observations"]?["count"] == .number(1))
         // METEO_PLACES says the same.
-        let env = try MeteoProcess.run(["ingest", "--once", "--source", "synthetic", "--data-dir", dir.path],
+        let env = try await MeteoProcess.run(["ingest", "--once", "--source", "synthetic", "--data-dir", dir.path],
                                        environment: ["METEO_PLACES": "Mont Ventoux@44.17,5.28"])
         #expect(env.status == 0 && env.stdout.contains("published 1 events"), "\(env.stdout)\(env.stderr)")
     }
 
-    @Test func storeOnlyPlacesFromReplayedEventsAreFound() throws {
+    @Test func storeOnlyPlacesFromReplayedEventsAreFound() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         // A year of hourly readings in the original notebook's style would be 8,760 rows; 30 make the point.
@@ -120,27 +120,27 @@ struct CustomPlacesTests {
         }
         let replay = dir.appendingPathComponent("legacy.ndjson")
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: replay)
-        try ingestAndSink(["--source", "replay", "--replay-file", replay.path], dir: dir, published: 30)
+        try await ingestAndSink(["--source", "replay", "--replay-file", replay.path], dir: dir, published: 30)
 
         for text in ["Sand Point", "sandpoint-1", "sand point,us"] {
-            let found = try json(["query", "--place", text, "--limit", "100", "--data-dir", dir.path])
+            let found = try await json(["query", "--place", text, "--limit", "100", "--data-dir", dir.path])
             #expect(found["place_id"] == .string("sandpoint-1") && found["name"] == .string("Sand Point"), "--place '\(text)'")
             guard case .array(let history)? = found["history"] else { Issue.record("no history"); continue }
             #expect(history.count == 30)
         }
-        let table = try meteo(["query", "--place", "Sand Point", "--data-dir", dir.path])
+        let table = try await meteo(["query", "--place", "Sand Point", "--data-dir", dir.path])
         #expect(table.stdout.hasPrefix("Sand Point, US (47.6815 °N, -122.2597 °E)"), "\(table.stdout.prefix(200))")
-        let report = try json(["analyze", "--place", "Sand Point", "--data-dir", dir.path])
+        let report = try await json(["analyze", "--place", "Sand Point", "--data-dir", dir.path])
         #expect(report["observations"]?["count"] == .number(30))
 
-        let misspelt = try MeteoProcess.run(["query", "--place", "Sand Pont", "--data-dir", dir.path])
+        let misspelt = try await MeteoProcess.run(["query", "--place", "Sand Pont", "--data-dir", dir.path])
         #expect(misspelt.status == 1 && misspelt.reason == .exit)
         let errors = misspelt.stderr.split(separator: "\n").filter { $0.hasPrefix("meteo: error:") }
         #expect(errors.count == 1 && errors[0].contains("no place named 'Sand Pont'") && errors[0].contains("did you mean 'Sand Point'"),
                 "\(misspelt.stderr)")
     }
 
-    @Test func badPlacesAreOneLineSayingWhereAndWhat() throws {
+    @Test func badPlacesAreOneLineSayingWhereAndWhat() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("bad.csv")
@@ -152,7 +152,7 @@ struct CustomPlacesTests {
             (["--places-file", dir.appendingPathComponent("missing.csv").path], "cannot read the places file"),
         ]
         for (arguments, message) in cases {
-            let r = try MeteoProcess.run(["ingest", "--once", "--source", "synthetic", "--data-dir", dir.path] + arguments)
+            let r = try await MeteoProcess.run(["ingest", "--once", "--source", "synthetic", "--data-dir", dir.path] + arguments)
             #expect(r.status == 1 && r.reason == .exit, "\(arguments)")
             let lines = r.stderr.split(separator: "\n")
             #expect(lines.count == 1 && lines[0].hasPrefix("meteo: error: ") && lines[0].contains(message), "\(arguments): \(r.stderr)")

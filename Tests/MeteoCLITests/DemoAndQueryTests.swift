@@ -9,7 +9,7 @@ struct DemoAndQueryTests {
     @Test func demoStoresEveryEventOnceAndQueryFindsStrasbourg() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let demo = try MeteoProcess.run(["demo", "--ticks", "3", "--no-serve", "--data-dir", dir.path])
+        let demo = try await MeteoProcess.run(["demo", "--ticks", "3", "--no-serve", "--data-dir", dir.path])
         #expect(demo.status == 0, "\(demo.stderr)")
         #expect(demo.stdout.contains("Summary"))
         let lines = demo.stdout.split(separator: "\n")
@@ -22,7 +22,7 @@ struct DemoAndQueryTests {
         #expect(try await store.count() == 4890)
         try await store.close()
 
-        let query = try MeteoProcess.run(["query", "--place", "Strasbourg", "--data-dir", dir.path, "--format", "json"])
+        let query = try await MeteoProcess.run(["query", "--place", "Strasbourg", "--data-dir", dir.path, "--format", "json"])
         #expect(query.status == 0, "\(query.stderr)")
         let json = try JSONValue.parse(query.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         for field in ["name", "country", "latitude", "longitude", "observed_at", "temperature_c", "humidity_pct",
@@ -37,16 +37,16 @@ struct DemoAndQueryTests {
         guard case .array(let history)? = json["history"] else { Issue.record("no history"); return }
         #expect(history.count == 3)
 
-        let table = try MeteoProcess.run(["query", "--place", "Strasbourg", "--data-dir", dir.path])
+        let table = try await MeteoProcess.run(["query", "--place", "Strasbourg", "--data-dir", dir.path])
         #expect(table.status == 0)
         #expect(table.stdout.contains("°C"))
         #expect(table.stdout.contains("hPa"))
     }
 
-    @Test func unknownAndAmbiguousPlacesGetOneClearLine() throws {
+    @Test func unknownAndAmbiguousPlacesGetOneClearLine() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let unknown = try MeteoProcess.run(["query", "--place", "Strasbourgg", "--data-dir", dir.path])
+        let unknown = try await MeteoProcess.run(["query", "--place", "Strasbourgg", "--data-dir", dir.path])
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("did you mean"))
         #expect(unknown.stderr.contains("Strasbourg"))
@@ -58,32 +58,32 @@ struct DemoAndQueryTests {
             #expect(unknown.stderr.split(separator: "\n").count == 1, "stderr: \(unknown.stderr)")
         }
 
-        let ambiguous = try MeteoProcess.run(["query", "--place", "Paris", "--data-dir", dir.path])
+        let ambiguous = try await MeteoProcess.run(["query", "--place", "Paris", "--data-dir", dir.path])
         #expect(ambiguous.status != 0)
         #expect(ambiguous.stderr.contains("Paris,FR"))
 
-        let empty = try MeteoProcess.run(["query", "--place", "Paris,FR", "--data-dir", dir.path])
+        let empty = try await MeteoProcess.run(["query", "--place", "Paris,FR", "--data-dir", dir.path])
         #expect(empty.status != 0)
         #expect(empty.stderr.contains("meteo demo"))
     }
 
-    @Test func invalidConfigurationIsRefusedWithWhatToFix() throws {
+    @Test func invalidConfigurationIsRefusedWithWhatToFix() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let bad = try MeteoProcess.run(["ingest", "--once", "--source", "synthetic", "--data-dir", dir.path],
+        let bad = try await MeteoProcess.run(["ingest", "--once", "--source", "synthetic", "--data-dir", dir.path],
                                        environment: ["METEO_INTERVAL": "soon"])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("METEO_INTERVAL"))
         #expect(bad.stderr.split(separator: "\n").count == 1)
     }
 
-    @Test func placesListsTheRegionsWithAttribution() throws {
-        let r = try MeteoProcess.run(["places"])
+    @Test func placesListsTheRegionsWithAttribution() async throws {
+        let r = try await MeteoProcess.run(["places"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("EuropeW"))
         #expect(r.stdout.contains("1,630"))
         #expect(r.stdout.contains("GeoNames"))
-        let help = try MeteoProcess.run(["places", "--help"])
+        let help = try await MeteoProcess.run(["places", "--help"])
         #expect(help.stdout.contains("GeoNames"))
     }
 }

@@ -81,7 +81,7 @@ struct KafkaBrokerTests {
         _ = try run.ingestSynthetic(ticks: 1)
         // An independent client writes a broken event and a hostile one after Meteo's.
         let poison = #"{"v":1,"place_id":"x","name":"<script>alert(1)</script>","humidity_pct":"#
-        let kcat = try Shell.run("kcat", ["-P", "-b", run.broker, "-t", run.topic, "-K", "\t"],
+        let kcat = try await Shell.run("kcat", ["-P", "-b", run.broker, "-t", run.topic, "-K", "\t"],
                                  input: "poison-key\t\(poison)\nop\t{\"$ne\": null}\n")
         #expect(kcat.status == 0, "\(kcat.stderr)")
         let sink = try run.startSink(name: "s", extra: ["--until-idle"])
@@ -89,7 +89,7 @@ struct KafkaBrokerTests {
         #expect(SinkSummary(sink.log).stored == 1630)
         #expect(sink.log.contains("2 dead letters"), "\(sink.log)")
 
-        let dlq = try Shell.run("kcat", ["-C", "-b", run.broker, "-t", "\(run.topic).dlq", "-o", "beginning", "-e", "-q",
+        let dlq = try await Shell.run("kcat", ["-C", "-b", run.broker, "-t", "\(run.topic).dlq", "-o", "beginning", "-e", "-q",
                                          "-f", "%k|%h|%s\n"])
         #expect(dlq.status == 0, "\(dlq.stderr)")
         let lines = dlq.stdout.split(separator: "\n").map(String.init)
@@ -107,7 +107,7 @@ struct KafkaBrokerTests {
         let run = KafkaRun()
         defer { run.cleanUp() }
         _ = try run.ingestSynthetic(ticks: 2)
-        let out = try Shell.run("kcat", ["-C", "-b", run.broker, "-t", run.topic, "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"])
+        let out = try await Shell.run("kcat", ["-C", "-b", run.broker, "-t", run.topic, "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"])
         #expect(out.status == 0, "\(out.stderr)")
         let lines = out.stdout.split(separator: "\n")
         #expect(lines.count == 3260)
@@ -137,7 +137,7 @@ struct KafkaBrokerTests {
         }
         let payload = run.dir.appendingPathComponent("box-city.json")
         try Data(KafkaRun.boxCity.utf8).write(to: payload)
-        let sent = try Shell.run(python, [KafkaRun.repoRoot.appendingPathComponent("scripts/kafka_legacy_producer.py").path,
+        let sent = try await Shell.run(python, [KafkaRun.repoRoot.appendingPathComponent("scripts/kafka_legacy_producer.py").path,
                                           "--brokers", run.broker, "--topic", "projet", payload.path, payload.path])
         #expect(sent.status == 0, "\(sent.stderr)")
         let sink = try run.meteo(["sink", "--format", "legacy-owm", "--until-idle"])
@@ -185,7 +185,7 @@ struct KafkaRun {
     }
 
     func meteo(_ arguments: [String]) throws -> MeteoProcess.Result {
-        try MeteoProcess.run(arguments + common, environment: environment)
+        try await MeteoProcess.run(arguments + common, environment: environment)
     }
 
     /// Publishes `ticks` polls of the 1,630 places with `meteo ingest`; returns the event count.

@@ -38,8 +38,23 @@ struct MeteoProcess {
         return (p, out, err)
     }
 
-    /// Runs `meteo` to completion.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// Runs `meteo` to completion, waiting on a thread of its own: a test waiting on Swift's
+    /// cooperative threads (two on a 2-core machine) would starve every other test running
+    /// beside it, and any stub server this process runs for the child.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await offPool { try runBlocking(arguments, environment: environment) }
+    }
+
+    /// Runs `body` on a new thread and returns its result.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Swift.Result { try body() })
+            }
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Result {
         let (p, out, err) = try start(arguments, environment: environment)
         // Read before waiting so that a full pipe never blocks the child.
         let outData = out.fileHandleForReading.readDataToEndOfFile()
@@ -57,8 +72,13 @@ struct MeteoProcess {
 }
 
 enum Shell {
-    /// Runs a program found on PATH (or at a path) with optional standard input.
-    static func run(_ program: String, _ arguments: [String], input: String? = nil) throws -> MeteoProcess.Result {
+    /// Runs a program found on PATH (or at a path) with optional standard input, off the
+    /// cooperative threads (see ``MeteoProcess/run(_:environment:)``).
+    static func run(_ program: String, _ arguments: [String], input: String? = nil) async throws -> MeteoProcess.Result {
+        try await MeteoProcess.offPool { try runBlocking(program, arguments, input: input) }
+    }
+
+    private static func runBlocking(_ program: String, _ arguments: [String], input: String?) throws -> MeteoProcess.Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = [program] + arguments

@@ -25,7 +25,7 @@ struct MongoSinkTests {
         var environment: [String: String] { ["METEO_MONGO_URI": uri] }
 
         func meteo(_ arguments: [String], environment extra: [String: String] = [:]) throws -> MeteoProcess.Result {
-            try MeteoProcess.run(arguments, environment: environment.merging(extra) { _, new in new })
+            try await MeteoProcess.run(arguments, environment: environment.merging(extra) { _, new in new })
         }
 
         /// `ticks` polls of the 1,630 synthetic places into the embedded log.

@@ -16,8 +16,8 @@ struct PlanAndQuotaTests {
         return nil
     }
 
-    @Test func theTenRegionsEveryTenMinutesDoNotFitTheFreePlan() throws {
-        let r = try MeteoProcess.run(["plan", "--interval", "10m", "--format", "json"], environment: ["METEO_OPEN_METEO_API_KEY": ""])
+    @Test func theTenRegionsEveryTenMinutesDoNotFitTheFreePlan() async throws {
+        let r = try await MeteoProcess.run(["plan", "--interval", "10m", "--format", "json"], environment: ["METEO_OPEN_METEO_API_KEY": ""])
         #expect(r.status == 0, "\(r.stderr)")
         let j = try json(r.stdout)
         #expect(number(j, "places") == 1_630 && number(j, "variables") == 13 && number(j, "interval_s") == 600)
@@ -34,8 +34,8 @@ struct PlanAndQuotaTests {
         }
     }
 
-    @Test func autoPicksAnIntervalThatFits() throws {
-        let r = try MeteoProcess.run(["plan", "--interval", "auto", "--format", "json"], environment: ["METEO_OPEN_METEO_API_KEY": ""])
+    @Test func autoPicksAnIntervalThatFits() async throws {
+        let r = try await MeteoProcess.run(["plan", "--interval", "auto", "--format", "json"], environment: ["METEO_OPEN_METEO_API_KEY": ""])
         #expect(r.status == 0, "\(r.stderr)")
         let j = try json(r.stdout)
         #expect(j["fits"] == .bool(true) && j["interval_auto"] == .bool(true))
@@ -45,15 +45,15 @@ struct PlanAndQuotaTests {
         #expect(interval.truncatingRemainder(dividingBy: 900) == 0)
         #expect(try #require(number(j, "calls_per_day")) <= 10_000)
         // The table says the same, in words.
-        let table = try MeteoProcess.run(["plan"], environment: ["METEO_OPEN_METEO_API_KEY": ""])
+        let table = try await MeteoProcess.run(["plan"], environment: ["METEO_OPEN_METEO_API_KEY": ""])
         #expect(table.stdout.contains("Fits the Open-Meteo free plan."))
         #expect(table.stdout.contains("1,630 places × 13 variables = 2,119 calls a poll"))
     }
 
-    @Test func anIntervalThatCannotFitIsRefusedWithWhatWouldFit() throws {
+    @Test func anIntervalThatCannotFitIsRefusedWithWhatWouldFit() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let r = try MeteoProcess.run(["ingest", "--interval", "10m", "--data-dir", dir.path, "--open-meteo-url", "http://127.0.0.1:9/v1/forecast"],
+        let r = try await MeteoProcess.run(["ingest", "--interval", "10m", "--data-dir", dir.path, "--open-meteo-url", "http://127.0.0.1:9/v1/forecast"],
                                      environment: ["METEO_OPEN_METEO_API_KEY": ""])
         #expect(r.status == 1 && r.reason == .exit)
         let lines = r.stderr.split(separator: "\n")
@@ -68,7 +68,7 @@ struct PlanAndQuotaTests {
             let common = ["--data-dir", dir.path, "--open-meteo-url", stub.forecastURL, "--regions", "EuropeE"]
             let env = ["METEO_OPEN_METEO_API_KEY": ""]
             for _ in 0..<2 {
-                let r = try await MeteoProcess.runOffPool(["ingest", "--once"] + common, environment: env)
+                let r = try await MeteoProcess.run(["ingest", "--once"] + common, environment: env)
                 #expect(r.status == 0, "\(r.stderr)")
                 // Every 15 min would be 2,976 polls × 243.1 calls in a 31-day month, over 300,000:
                 // 45 min makes 992 polls, 241,155.2 calls.
@@ -76,19 +76,19 @@ struct PlanAndQuotaTests {
                 #expect(r.stdout.contains("published 187 events"), "\(r.stdout)")
             }
             // The second run's count started where the first left it.
-            let plan = try await MeteoProcess.runOffPool(["plan", "--format", "json"] + common, environment: env)
+            let plan = try await MeteoProcess.run(["plan", "--format", "json"] + common, environment: env)
             let spent = try json(plan.stdout)["spent"]
             let day = try #require(spent?["day"]?["calls"])
             #expect(day == .number(2 * 243.1))   // 2 × 187 places × 1.3
             #expect(stub.openMeteoQuota.stats.accepted == 2 && stub.openMeteoQuota.stats.totalRefused == 0)
 
-            let refused = try await MeteoProcess.runOffPool(["ingest", "--once", "--interval", "10m"] + common, environment: env)
+            let refused = try await MeteoProcess.run(["ingest", "--once", "--interval", "10m"] + common, environment: env)
             #expect(refused.status == 1)
             #expect(refused.stderr == "meteo: error: 187 places × 13 variables every 10 min need 35,006.4 calls a day; the Open-Meteo free plan allows 10,000: use --interval 45m, at most 51 places, or an API key (METEO_OPEN_METEO_API_KEY)\n")
             #expect(stub.openMeteoQuota.stats.accepted == 2, "a refused run sends nothing")
             // Forced, a small region (17 places, 22.1 calls: the minute still has room for it).
             let small = ["--data-dir", dir.path, "--open-meteo-url", stub.forecastURL, "--regions", "AfriqueS"]
-            let forced = try await MeteoProcess.runOffPool(["ingest", "--once", "--interval", "1m", "--over-quota"] + small, environment: env)
+            let forced = try await MeteoProcess.run(["ingest", "--once", "--interval", "1m", "--over-quota"] + small, environment: env)
             #expect(forced.status == 0, "\(forced.stderr)")
             #expect(forced.stderr.contains("warning: --over-quota: 17 places × 13 variables every 1 min need 31,824 calls a day"))
             #expect(forced.stdout.contains("published 17 events"))
@@ -103,7 +103,7 @@ struct PlanAndQuotaTests {
         try await WeatherAPIStub.with(options) { stub in
             let dir = MeteoProcess.temporaryDataDir()
             defer { try? FileManager.default.removeItem(at: dir) }
-            let r = try await MeteoProcess.runOffPool(["ingest", "--ticks", "2", "--interval", "1s", "--over-quota", "--regions", "AfriqueS",
+            let r = try await MeteoProcess.run(["ingest", "--ticks", "2", "--interval", "1s", "--over-quota", "--regions", "AfriqueS",
                                           "--data-dir", dir.path, "--open-meteo-url", stub.forecastURL],
                                          environment: ["METEO_OPEN_METEO_API_KEY": ""])
             #expect(r.status == 0, "\(r.stderr)")

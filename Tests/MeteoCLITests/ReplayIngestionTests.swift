@@ -11,12 +11,12 @@ struct ReplayIngestionTests {
     static let python = ProcessInfo.processInfo.environment["METEO_PYTHON"] ?? "python3"
 
     /// `meteo ingest --source replay --once` then `meteo sink --until-idle` on one data dir.
-    static func replay(_ file: URL, dataDir: URL, expectPublished n: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let ingest = try MeteoProcess.run(["ingest", "--source", "replay", "--replay-file", file.path, "--once", "--data-dir", dataDir.path])
+    static func replay(_ file: URL, dataDir: URL, expectPublished n: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let ingest = try await MeteoProcess.run(["ingest", "--source", "replay", "--replay-file", file.path, "--once", "--data-dir", dataDir.path])
         #expect(ingest.status == 0, "\(ingest.stderr)", sourceLocation: sourceLocation)
         #expect(ingest.stdout.contains("published \(formatCount(n)) events in 1 poll(s); 0 place failures"), "\(ingest.stdout)\n\(ingest.stderr)",
                 sourceLocation: sourceLocation)
-        let sink = try MeteoProcess.run(["sink", "--until-idle", "--data-dir", dataDir.path])
+        let sink = try await MeteoProcess.run(["sink", "--until-idle", "--data-dir", dataDir.path])
         #expect(sink.status == 0, "\(sink.stderr)", sourceLocation: sourceLocation)
         let summary = SinkSummary(sink.stdout)
         #expect(summary.consumed == n && summary.stored == n, "\(summary)", sourceLocation: sourceLocation)
@@ -48,14 +48,14 @@ struct ReplayIngestionTests {
             w.writerow(["place_id", "name", "country", "region", "latitude", "longitude", "observed_at", "source", "temperature_c", "humidity_pct"])
             w.writerows(rows)
         """
-        let python = try Shell.run(Self.python, ["-c", script, file.path], input: String(decoding: input.bytes, as: UTF8.self))
+        let python = try await Shell.run(Self.python, ["-c", script, file.path], input: String(decoding: input.bytes, as: UTF8.self))
         #expect(python.status == 0, "\(python.stderr)")
         let bytes = try Data(contentsOf: file)
         let newlines = bytes.indices.filter { bytes[$0] == 0x0A }
         #expect(newlines.count == rows.count + 1)
         #expect(newlines.allSatisfy { $0 > bytes.startIndex && bytes[$0 - 1] == 0x0D }, "every line ends with CRLF")
 
-        try Self.replay(file, dataDir: dir, expectPublished: rows.count)
+        try await Self.replay(file, dataDir: dir, expectPublished: rows.count)
 
         let store = try SQLiteStore.open(dataDir: dir, logger: Logger(label: "test"))
         #expect(try await store.count() == rows.count)
@@ -69,7 +69,7 @@ struct ReplayIngestionTests {
             #expect(o.latitude == Double(row[4]) && o.longitude == Double(row[5]))
         }
 
-        let query = try MeteoProcess.run(["query", "--region", "EuropeW", "--format", "json", "--data-dir", dir.path])
+        let query = try await MeteoProcess.run(["query", "--region", "EuropeW", "--format", "json", "--data-dir", dir.path])
         #expect(query.status == 0, "\(query.stderr)")
         guard case .array(let latest) = try JSONValue.parse(query.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             Issue.record("query --region did not print an array: \(query.stdout.prefix(200))")
@@ -91,7 +91,7 @@ struct ReplayIngestionTests {
             #"{"place_id":900000001,"name":"Le Jardin","country":"FR","latitude":43.2965,"longitude":5.3698,"observed_at":"2026-01-01T00:30:00Z","humidity_pct":77,"source":"garden"}"#,
         ]
         try Data(([0xEF, 0xBB, 0xBF] as [UInt8]) + Array(lines.joined(separator: "\r\n").utf8)).write(to: file)  // a BOM, CRLF, no final newline
-        try Self.replay(file, dataDir: dir, expectPublished: 3)
+        try await Self.replay(file, dataDir: dir, expectPublished: 3)
 
         let store = try SQLiteStore.open(dataDir: dir, logger: Logger(label: "test"))
         let garden = try #require(try await store.observations(ObservationQuery(placeIDs: ["900000001"])).first)
@@ -102,7 +102,7 @@ struct ReplayIngestionTests {
         #expect(strasbourg.map(\.temperatureC) == [3.5, 4.5])
         #expect(strasbourg.allSatisfy { $0.source == "replay" })
 
-        let query = try MeteoProcess.run(["query", "--place", "Strasbourg", "--format", "json", "--data-dir", dir.path])
+        let query = try await MeteoProcess.run(["query", "--place", "Strasbourg", "--format", "json", "--data-dir", dir.path])
         #expect(query.status == 0, "\(query.stderr)")
         let json = try JSONValue.parse(query.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(json["place_id"] == .string("2973783") && json["temperature_c"] == .number(3.5))
@@ -123,7 +123,7 @@ struct ReplayIngestionTests {
         try await log.publisher().publish([boxCity, invalidKey].map { OutgoingMessage(key: nil, value: Array($0.utf8)) }, to: "projet")
         try await log.close()
 
-        let sink = try MeteoProcess.run(["sink", "--topic", "projet", "--format", format, "--until-idle", "--data-dir", dir.path])
+        let sink = try await MeteoProcess.run(["sink", "--topic", "projet", "--format", format, "--until-idle", "--data-dir", dir.path])
         #expect(sink.status == 0, "\(sink.stderr)")
         #expect(sink.stdout.contains("1 dead letters"), "\(sink.stdout)")
         let store = try SQLiteStore.open(dataDir: dir, logger: Logger(label: "test"))
@@ -133,7 +133,7 @@ struct ReplayIngestionTests {
         #expect(strasbourg.country == "FR" && strasbourg.region == "EuropeW" && strasbourg.temperatureC == 9.68)
         #expect(letters.map(\.reason) == ["OpenWeatherMap error 401: Invalid API key. Please see https://openweathermap.org/faq#error401 for more info."])
 
-        let query = try MeteoProcess.run(["query", "--region", "EuropeW", "--format", "json", "--data-dir", dir.path])
+        let query = try await MeteoProcess.run(["query", "--region", "EuropeW", "--format", "json", "--data-dir", dir.path])
         #expect(query.status == 0, "\(query.stderr)")
         #expect(query.stdout.contains("\"name\":\"Strasbourg\""))
     }

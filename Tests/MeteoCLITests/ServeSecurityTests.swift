@@ -8,13 +8,13 @@ import FoundationNetworking
 /// server answers only its holders, and oversized headers are refused by the HTTP parser.
 @Suite("meteo serve: binding and the token, as a process", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
 struct ServeSecurityTests {
-    @Test func anotherAddressNeedsATokenOrInsecure() throws {
+    @Test func anotherAddressNeedsATokenOrInsecure() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let open = try MeteoProcess.run(["serve", "--host", "0.0.0.0", "--data-dir", dir.path])
+        let open = try await MeteoProcess.run(["serve", "--host", "0.0.0.0", "--data-dir", dir.path])
         #expect(open.status != 0)
         #expect(open.stderr.contains("--auth-token") && open.stderr.contains("--insecure"), "\(open.stderr)")
-        let weak = try MeteoProcess.run(["serve", "--host", "0.0.0.0", "--auth-token", "short", "--data-dir", dir.path])
+        let weak = try await MeteoProcess.run(["serve", "--host", "0.0.0.0", "--auth-token", "short", "--data-dir", dir.path])
         #expect(weak.status != 0)
         #expect(weak.stderr.contains("at least 16"), "\(weak.stderr)")
         #expect(!weak.stderr.contains("short"), "the token is not echoed")
@@ -23,7 +23,7 @@ struct ServeSecurityTests {
     @Test func aLiveServerAnswersOnlyTheTokensHolders() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let demo = try MeteoProcess.run(["demo", "--ticks", "1", "--places", "20", "--no-serve", "--data-dir", dir.path])
+        let demo = try await MeteoProcess.run(["demo", "--ticks", "1", "--places", "20", "--no-serve", "--data-dir", dir.path])
         #expect(demo.status == 0, "\(demo.stderr)")
         let token = "live-test-token-0123456789"
         let server = try await ServerProcess.start(dataDir: dir, ["--host", "0.0.0.0"], environment: ["METEO_AUTH_TOKEN": token])

@@ -18,14 +18,14 @@ struct SparkEngineTests {
         let dir = MeteoProcess.temporaryDataDir()
         let lake = dir.appendingPathComponent("lake")
         for _ in 0..<2 {
-            let demo = try MeteoProcess.run(["demo", "--ticks", "3", "--no-serve", "--data-dir", dir.path, "--lake", lake.path])
+            let demo = try await MeteoProcess.run(["demo", "--ticks", "3", "--no-serve", "--data-dir", dir.path, "--lake", lake.path])
             #expect(demo.status == 0, "\(demo.stderr)")
         }
         return (dir, lake)
     }
 
     func analyze(_ arguments: [String], dir: URL) throws -> (JSONValue?, MeteoProcess.Result) {
-        let run = try MeteoProcess.run(["analyze", "--format", "json", "--data-dir", dir.path] + arguments)
+        let run = try await MeteoProcess.run(["analyze", "--format", "json", "--data-dir", dir.path] + arguments)
         return (try? JSONValue.parse(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), run)
     }
 
@@ -99,9 +99,9 @@ struct SparkEngineTests {
         let recording = dir.appendingPathComponent("hostile.ndjson")
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: recording)
         let lake = dir.appendingPathComponent("lake")
-        let ingest = try MeteoProcess.run(["ingest", "--source", "replay", "--replay-file", recording.path, "--once", "--data-dir", dir.path])
+        let ingest = try await MeteoProcess.run(["ingest", "--source", "replay", "--replay-file", recording.path, "--once", "--data-dir", dir.path])
         #expect(ingest.status == 0, "\(ingest.stderr)")
-        let sink = try MeteoProcess.run(["sink", "--until-idle", "--lake", lake.path, "--data-dir", dir.path])
+        let sink = try await MeteoProcess.run(["sink", "--until-idle", "--lake", lake.path, "--data-dir", dir.path])
         #expect(sink.status == 0, "\(sink.stderr)")
         let files = (FileManager.default.enumerator(atPath: lake.path)?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".jsonl") }
         guard let file = files.first else { Issue.record("the sink wrote no lake file"); return }
@@ -191,7 +191,7 @@ struct SparkEngineTests {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let missing = dir.appendingPathComponent("no-such-lake").path
-        let run = try MeteoProcess.run(["analyze", "--engine", "spark", "--spark", Self.remote!, "--lake", missing, "--data-dir", dir.path])
+        let run = try await MeteoProcess.run(["analyze", "--engine", "spark", "--spark", Self.remote!, "--lake", missing, "--data-dir", dir.path])
         #expect(run.status != 0)
         let lines = run.stderr.split(separator: "\n").filter { !$0.isEmpty }
         #expect(lines.count == 1, "\(run.stderr)")
@@ -199,7 +199,7 @@ struct SparkEngineTests {
         #expect(run.stderr.contains("meteo sink --lake"), "says what to do: \(run.stderr)")
         #expect(!run.stderr.contains("at org.apache"), "no Java stack trace")
 
-        let doctor = try MeteoProcess.run(["doctor", "--offline", "--engine", "spark", "--spark", Self.remote!, "--lake", missing, "--data-dir", dir.path])
+        let doctor = try await MeteoProcess.run(["doctor", "--offline", "--engine", "spark", "--spark", Self.remote!, "--lake", missing, "--data-dir", dir.path])
         #expect(doctor.stdout.contains("ok   engine: Spark 4.3.0 at \(Self.remote!)"), "\(doctor.stdout)")
         #expect(doctor.stdout.contains("(missing: write it with meteo sink --lake DIR)"))
     }
@@ -209,7 +209,7 @@ struct SparkEngineTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let clock = ContinuousClock()
         let started = clock.now
-        let down = try MeteoProcess.run(["analyze", "--engine", "spark", "--spark", "sc://127.0.0.1:9/;token=HIDDEN;use_ssl=false",
+        let down = try await MeteoProcess.run(["analyze", "--engine", "spark", "--spark", "sc://127.0.0.1:9/;token=HIDDEN;use_ssl=false",
                                          "--lake", dir.path, "--data-dir", dir.path])
         #expect(down.status != 0)
         #expect(down.stderr.contains("cannot reach Spark Connect at sc://127.0.0.1:9"), "\(down.stderr)")
@@ -217,11 +217,11 @@ struct SparkEngineTests {
         #expect(!down.stderr.contains("HIDDEN"), "the token is never printed")
         #expect(clock.now - started < .seconds(60), "fails fast instead of waiting for the call deadline")
 
-        let noLake = try MeteoProcess.run(["analyze", "--engine", "spark", "--spark", Self.remote!, "--data-dir", dir.path])
+        let noLake = try await MeteoProcess.run(["analyze", "--engine", "spark", "--spark", Self.remote!, "--data-dir", dir.path])
         #expect(noLake.status != 0)
         #expect(noLake.stderr.contains("--lake DIR"), "\(noLake.stderr)")
 
-        let badRemote = try MeteoProcess.run(["analyze", "--engine", "spark", "--spark", "http://127.0.0.1:15002", "--lake", dir.path, "--data-dir", dir.path])
+        let badRemote = try await MeteoProcess.run(["analyze", "--engine", "spark", "--spark", "http://127.0.0.1:15002", "--lake", dir.path, "--data-dir", dir.path])
         #expect(badRemote.status != 0)
         #expect(badRemote.stderr.contains("sc://"), "\(badRemote.stderr)")
     }

@@ -108,6 +108,15 @@ struct ReplayIngestionTests {
         #expect(json["place_id"] == .string("2973783") && json["temperature_c"] == .number(3.5))
         guard case .array(let history)? = json["history"] else { Issue.record("no history"); return }
         #expect(history.count == 2)
+
+        // "Le Jardin" is in no catalogue: it is found by its stored name, and by its id.
+        for text in ["Le Jardin", "le jardin", "900000001"] {
+            let found = try await MeteoProcess.run(["query", "--place", text, "--format", "json", "--data-dir", dir.path])
+            #expect(found.status == 0, "--place '\(text)': \(found.stderr)")
+            let garden = try JSONValue.parse(found.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(garden["place_id"] == .string("900000001") && garden["name"] == .string("Le Jardin"), "--place '\(text)'")
+            #expect(garden["latitude"] == .number(43.2965) && garden["humidity_pct"] == .number(77))
+        }
     }
 
     /// `meteo sink --format legacy-owm` (and auto) on the original system's messages: box/city

@@ -525,13 +525,17 @@ class Run:
         return row
 
     def api_case(self) -> Row:
-        """A second ingestor polls the stub of the weather APIs while it misbehaves."""
+        """A second ingestor polls the stub of the weather APIs while it misbehaves.
+
+        The stub's faults are not quota refusals (its 429 names no window), and it moves its
+        clock a minute a request, so the ingestors poll every second with no quota (`--quota
+        none`): what is tested is the retries, not the plan (the quota tests do that)."""
         places = "Strasbourg;Paris,FR;Lyon;Marseille;Lille,FR;Nantes"
         kafka = ["--bus", "kafka", "--brokers", self.broker, "--topic", self.topic]
-        api = self.add("ingest-api", ["ingest", *kafka, "--source", "open-meteo", "--places", places, "--interval", "1s",
+        api = self.add("ingest-api", ["ingest", *kafka, "--source", "open-meteo", "--places", places, "--interval", "1s", "--quota", "none",
                                       "--open-meteo-url", f"http://127.0.0.1:{self.stub.port}/v1/forecast",
                                       "--max-attempts", "3", "--http-timeout", "2s", "--delivery-log", str(self.delivery_log)])
-        owm = self.add("ingest-owm", ["ingest", *kafka, "--source", "openweathermap", "--places", "Strasbourg", "--interval", "1s",
+        owm = self.add("ingest-owm", ["ingest", *kafka, "--source", "openweathermap", "--places", "Strasbourg", "--interval", "1s", "--quota", "none",
                                       "--owm-url", f"http://127.0.0.1:{self.stub.port}/data/2.5/weather",
                                       "--max-attempts", "3", "--http-timeout", "2s", "--delivery-log", str(self.delivery_log)])
         storm = ["429"] * 8 + ["500", "503"] * 3 + ["stall"] + ["truncated"] * 3 + ["types"] * 3 + ["429", "ok"] * 4

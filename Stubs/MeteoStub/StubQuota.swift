@@ -9,7 +9,7 @@ import Synchronization
 /// Stricter than Open-Meteo's server, which refuses only once a window is already at its limit
 /// (and so lets one request take it over): what fits here fits there.
 public final class StubQuota: Sendable {
-    public struct Stats: Sendable, Hashable {
+    public struct Stats: Sendable {
         /// Requests accepted, and their total weight.
         public var accepted = 0
         public var weight = 0.0
@@ -19,11 +19,6 @@ public final class StubQuota: Sendable {
         public var peak: [QuotaWindow: Double] = [:]
         /// When each accepted request arrived and what it weighed.
         public var log: [(Date, Double)] = []
-
-        public static func == (a: Stats, b: Stats) -> Bool {
-            a.accepted == b.accepted && a.weight == b.weight && a.refused == b.refused && a.peak == b.peak
-        }
-        public func hash(into hasher: inout Hasher) { hasher.combine(accepted) }
 
         public var totalRefused: Int { refused.values.reduce(0, +) }
     }

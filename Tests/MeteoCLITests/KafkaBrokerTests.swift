@@ -17,7 +17,7 @@ struct KafkaBrokerTests {
     @Test func aHundredThousandEventsReachTheStoreOnceThroughTwoSinksInOneGroup() async throws {
         let run = KafkaRun()
         defer { run.cleanUp() }
-        let expected = try run.ingestSynthetic(ticks: 62)
+        let expected = try await run.ingestSynthetic(ticks: 62)
 
         // Two sinks of one group, started together, drain the topic and exit.
         let a = try run.startSink(name: "a", extra: ["--until-idle"])
@@ -34,14 +34,14 @@ struct KafkaBrokerTests {
         #expect(sa.consumed > 0 && sb.consumed > 0, "both sinks consumed: \(sa.consumed) and \(sb.consumed)")
         #expect(a.log.contains("partitions assigned: \(run.topic)["), "sink a got partitions:\n\(a.log)")
         #expect(b.log.contains("partitions assigned: \(run.topic)["), "sink b got partitions:\n\(b.log)")
-        let lag = try run.meteo(["doctor", "--offline"])
+        let lag = try await run.meteo(["doctor", "--offline"])
         #expect(lag.stdout.contains("group \(run.group) lag 0"), "\(lag.stdout)")
     }
 
     @Test func killingASinkWithSIGKILLMidStreamThenRestartingItLosesNothing() async throws {
         let run = KafkaRun()
         defer { run.cleanUp() }
-        let expected = try run.ingestSynthetic(ticks: 62)
+        let expected = try await run.ingestSynthetic(ticks: 62)
 
         // The sink and its restart share a static group membership (group.instance.id,
         // KIP-345), as a sink restarted in place (systemd, a StatefulSet) would: the restart
@@ -71,14 +71,14 @@ struct KafkaBrokerTests {
         let summary = SinkSummary(restarted.log)
         #expect(summary.new == expected - atKill, "the restart stored exactly what was missing as new: \(summary)")
         #expect(summary.consumed >= expected - atKill)
-        let lag = try run.meteo(["doctor", "--offline"])
+        let lag = try await run.meteo(["doctor", "--offline"])
         #expect(lag.stdout.contains("group \(run.group) lag 0"), "every partition committed to its end: \(lag.stdout)")
     }
 
     @Test func aPoisonMessageFromKcatGoesToTheDeadLetterTopicWithItsHeaders() async throws {
         let run = KafkaRun()
         defer { run.cleanUp() }
-        _ = try run.ingestSynthetic(ticks: 1)
+        _ = try await run.ingestSynthetic(ticks: 1)
         // An independent client writes a broken event and a hostile one after Meteo's.
         let poison = #"{"v":1,"place_id":"x","name":"<script>alert(1)</script>","humidity_pct":"#
         let kcat = try await Shell.run("kcat", ["-P", "-b", run.broker, "-t", run.topic, "-K", "\t"],
@@ -106,7 +106,7 @@ struct KafkaBrokerTests {
     @Test func kcatReadsMeteoEventsAsJSONKeyedByPlace() async throws {
         let run = KafkaRun()
         defer { run.cleanUp() }
-        _ = try run.ingestSynthetic(ticks: 2)
+        _ = try await run.ingestSynthetic(ticks: 2)
         let out = try await Shell.run("kcat", ["-C", "-b", run.broker, "-t", run.topic, "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n"])
         #expect(out.status == 0, "\(out.stderr)")
         let lines = out.stdout.split(separator: "\n")
@@ -140,7 +140,7 @@ struct KafkaBrokerTests {
         let sent = try await Shell.run(python, [KafkaRun.repoRoot.appendingPathComponent("scripts/kafka_legacy_producer.py").path,
                                           "--brokers", run.broker, "--topic", "projet", payload.path, payload.path])
         #expect(sent.status == 0, "\(sent.stderr)")
-        let sink = try run.meteo(["sink", "--format", "legacy-owm", "--until-idle"])
+        let sink = try await run.meteo(["sink", "--format", "legacy-owm", "--until-idle"])
         #expect(sink.status == 0, "\(sink.stderr)")
         // Two unkeyed messages of two cities each: the same two observations, stored once each.
         let summary = SinkSummary(sink.stdout)
@@ -184,14 +184,14 @@ struct KafkaRun {
         ["METEO_KAFKA_SESSION_TIMEOUT_MS": "6000", "METEO_KAFKA_MAX_POLL_INTERVAL_MS": "10000", "METEO_GROUP": group]
     }
 
-    func meteo(_ arguments: [String]) throws -> MeteoProcess.Result {
+    func meteo(_ arguments: [String]) async throws -> MeteoProcess.Result {
         try await MeteoProcess.run(arguments + common, environment: environment)
     }
 
     /// Publishes `ticks` polls of the 1,630 places with `meteo ingest`; returns the event count.
-    func ingestSynthetic(ticks: Int) throws -> Int {
+    func ingestSynthetic(ticks: Int) async throws -> Int {
         let expected = ticks * 1630
-        let ingest = try meteo(["ingest", "--source", "synthetic", "--ticks", "\(ticks)", "--interval", "0"])
+        let ingest = try await meteo(["ingest", "--source", "synthetic", "--ticks", "\(ticks)", "--interval", "0"])
         #expect(ingest.status == 0, "\(ingest.stderr)")
         #expect(ingest.stdout.contains("published \(formatted(expected)) events"), "\(ingest.stdout)")
         return expected

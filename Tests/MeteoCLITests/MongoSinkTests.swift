@@ -24,13 +24,13 @@ struct MongoSinkTests {
         /// The URI goes in the environment, as a deployment would pass a secret.
         var environment: [String: String] { ["METEO_MONGO_URI": uri] }
 
-        func meteo(_ arguments: [String], environment extra: [String: String] = [:]) throws -> MeteoProcess.Result {
+        func meteo(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> MeteoProcess.Result {
             try await MeteoProcess.run(arguments, environment: environment.merging(extra) { _, new in new })
         }
 
         /// `ticks` polls of the 1,630 synthetic places into the embedded log.
-        func ingest(ticks: Int) throws -> Int {
-            let result = try meteo(["ingest", "--source", "synthetic", "--ticks", "\(ticks)", "--interval", "0", "--data-dir", dir.path])
+        func ingest(ticks: Int) async throws -> Int {
+            let result = try await meteo(["ingest", "--source", "synthetic", "--ticks", "\(ticks)", "--interval", "0", "--data-dir", dir.path])
             #expect(result.status == 0, "\(result.stderr)")
             return ticks * 1630
         }
@@ -53,8 +53,8 @@ struct MongoSinkTests {
 
     @Test func aHundredThousandEventsLandOnceByKeyAndAReplayChangesNothing() async throws {
         let run = Run()
-        let expected = try run.ingest(ticks: 62)
-        let first = try run.meteo(["sink", "--until-idle"] + run.store)
+        let expected = try await run.ingest(ticks: 62)
+        let first = try await run.meteo(["sink", "--until-idle"] + run.store)
         #expect(first.status == 0, "\(first.stderr)")
         let summary = SinkSummary(first.stdout)
         #expect(summary.consumed == expected && summary.new == expected && summary.overwritten == 0, "\(summary)")
@@ -63,7 +63,7 @@ struct MongoSinkTests {
         #expect(places == 1630)
 
         // The same events again, read by another consumer group from the start of the log.
-        let replay = try run.meteo(["sink", "--until-idle", "--group", "replay"] + run.store)
+        let replay = try await run.meteo(["sink", "--until-idle", "--group", "replay"] + run.store)
         #expect(replay.status == 0, "\(replay.stderr)")
         let again = SinkSummary(replay.stdout)
         #expect(again.consumed == expected && again.new == 0 && again.overwritten == expected, "\(again)")
@@ -76,14 +76,14 @@ struct MongoSinkTests {
 
     @Test func killedBetweenTheBulkWriteAndTheCommitRedeliversWithoutDuplicates() async throws {
         let run = Run()
-        let expected = try run.ingest(ticks: 2)
+        let expected = try await run.ingest(ticks: 2)
         // The sink writes its second batch to MongoDB, then SIGKILLs itself before committing it.
-        let crashed = try run.meteo(["sink", "--until-idle", "--batch-size", "1000"] + run.store,
+        let crashed = try await run.meteo(["sink", "--until-idle", "--batch-size", "1000"] + run.store,
                                     environment: ["METEO_FAULT_CRASH_AFTER_WRITES": "2"])
         #expect(crashed.reason == .uncaughtSignal && crashed.status == SIGKILL, "\(crashed.stderr)")
         #expect(try await run.counts().observations == 2000, "two batches were written before the kill")
 
-        let restarted = try run.meteo(["sink", "--until-idle", "--batch-size", "1000"] + run.store)
+        let restarted = try await run.meteo(["sink", "--until-idle", "--batch-size", "1000"] + run.store)
         #expect(restarted.status == 0, "\(restarted.stderr)")
         #expect(try await run.counts().observations == expected)
         let summary = SinkSummary(restarted.stdout)
@@ -94,7 +94,7 @@ struct MongoSinkTests {
 
     @Test func sigkillMidStreamThenARestartLosesNothing() async throws {
         let run = Run()
-        let expected = try run.ingest(ticks: 8)
+        let expected = try await run.ingest(ticks: 8)
         let (process, _, _) = try MeteoProcess.start(["sink", "--batch-size", "1000"] + run.store, environment: run.environment)
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(120)
@@ -107,7 +107,7 @@ struct MongoSinkTests {
         let atKill = try await run.counts().observations
         #expect(atKill >= 3000 && atKill < expected, "killed mid-stream at \(atKill) of \(expected)")
 
-        let restarted = try run.meteo(["sink", "--until-idle", "--batch-size", "1000"] + run.store)
+        let restarted = try await run.meteo(["sink", "--until-idle", "--batch-size", "1000"] + run.store)
         #expect(restarted.status == 0, "\(restarted.stderr)")
         #expect(try await run.counts() == (expected, 1630), "nothing lost, nothing doubled")
         let summary = SinkSummary(restarted.stdout)

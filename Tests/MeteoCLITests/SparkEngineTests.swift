@@ -14,7 +14,7 @@ struct SparkEngineTests {
 
     /// A demo run twice into the same store and lake: the store overwrites the second run's
     /// events, the lake gets them again as new files (at-least-once), which Spark must drop.
-    static func demoLake() throws -> (dir: URL, lake: URL) {
+    static func demoLake() async throws -> (dir: URL, lake: URL) {
         let dir = MeteoProcess.temporaryDataDir()
         let lake = dir.appendingPathComponent("lake")
         for _ in 0..<2 {
@@ -24,13 +24,13 @@ struct SparkEngineTests {
         return (dir, lake)
     }
 
-    func analyze(_ arguments: [String], dir: URL) throws -> (JSONValue?, MeteoProcess.Result) {
+    func analyze(_ arguments: [String], dir: URL) async throws -> (JSONValue?, MeteoProcess.Result) {
         let run = try await MeteoProcess.run(["analyze", "--format", "json", "--data-dir", dir.path] + arguments)
         return (try? JSONValue.parse(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), run)
     }
 
-    @Test func sparkReportEqualsTheInProcessReportKeyByKey() throws {
-        let (dir, lake) = try Self.demoLake()
+    @Test func sparkReportEqualsTheInProcessReportKeyByKey() async throws {
+        let (dir, lake) = try await Self.demoLake()
         defer { try? FileManager.default.removeItem(at: dir) }
         let files = FileManager.default.enumerator(atPath: lake.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".jsonl") } ?? []
         #expect(files.count >= 2, "two runs wrote at least two lake files")
@@ -42,8 +42,8 @@ struct SparkEngineTests {
             ["--since", "2000-01-01T00:00:00Z", "--window", "1d", "--top", "1000"],
         ]
         for extra in variants {
-            let (embedded, e) = try analyze(["--engine", "embedded"] + extra, dir: dir)
-            let (spark, s) = try analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path] + extra, dir: dir)
+            let (embedded, e) = try await analyze(["--engine", "embedded"] + extra, dir: dir)
+            let (spark, s) = try await analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path] + extra, dir: dir)
             #expect(e.status == 0, "\(e.stderr)")
             #expect(s.status == 0, "\(extra): \(s.stderr)")
             guard let embedded, let spark else { Issue.record("\(extra): not JSON"); continue }
@@ -61,7 +61,7 @@ struct SparkEngineTests {
     /// a constant variable and a replayed event, through the real pipeline (replay source →
     /// embedded log → sink with --lake); then a second copy of a lake file and a truncated file
     /// (a crash of another writer) are added. Both engines must still agree, key by key.
-    @Test func hostileAndIncompleteDataGiveTheSameReport() throws {
+    @Test func hostileAndIncompleteDataGiveTheSameReport() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let places: [(id: String, name: String, country: String, region: String?)] = [
@@ -110,8 +110,8 @@ struct SparkEngineTests {
         try Data(#"{"v":1,"place_id":"9000001","name":"trunc"#.utf8).write(to: folder.appendingPathComponent("part-broken-000001.jsonl"))
 
         for extra in [[], ["--region", "EuropeW"], ["--top", "1", "--window", "2h"]] {
-            let (embedded, e) = try analyze(["--engine", "embedded"] + extra, dir: dir)
-            let (spark, s) = try analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path] + extra, dir: dir)
+            let (embedded, e) = try await analyze(["--engine", "embedded"] + extra, dir: dir)
+            let (spark, s) = try await analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path] + extra, dir: dir)
             #expect(e.status == 0 && s.status == 0, "\(e.stderr) \(s.stderr)")
             guard let embedded, let spark else { Issue.record("\(extra): not JSON"); continue }
             let differences = JSONComparison.differences(embedded, spark, ignoring: ["engine"])
@@ -124,14 +124,14 @@ struct SparkEngineTests {
         }
     }
 
-    @Test func pysparkOwnClientAgreesWithMeteoOnTheSameLake() throws {
+    @Test func pysparkOwnClientAgreesWithMeteoOnTheSameLake() async throws {
         guard let python = ProcessInfo.processInfo.environment["METEO_SPARK_PYTHON"], !python.isEmpty else {
             Issue.record("METEO_SPARK_PYTHON is not set (scripts/test sets it to the pyspark venv of scripts/services/spark)")
             return
         }
-        let (dir, lake) = try Self.demoLake()
+        let (dir, lake) = try await Self.demoLake()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (spark, s) = try analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path], dir: dir)
+        let (spark, s) = try await analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path], dir: dir)
         #expect(s.status == 0, "\(s.stderr)")
         let reference = try PythonScript.run(python, "scripts/spark_reference.py", ["--remote", Self.remote!, "--lake", lake.path])
         guard let spark, let ref = try? JSONValue.parse(reference) else { Issue.record("not JSON: \(reference.prefix(300))"); return }
@@ -187,7 +187,7 @@ struct SparkEngineTests {
         }
     }
 
-    @Test func aMissingLakeIsOneClearLine() throws {
+    @Test func aMissingLakeIsOneClearLine() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let missing = dir.appendingPathComponent("no-such-lake").path
@@ -204,7 +204,7 @@ struct SparkEngineTests {
         #expect(doctor.stdout.contains("(missing: write it with meteo sink --lake DIR)"))
     }
 
-    @Test func anUnreachableServerAndAMissingLakeFlagSayWhatToFix() throws {
+    @Test func anUnreachableServerAndAMissingLakeFlagSayWhatToFix() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let clock = ContinuousClock()

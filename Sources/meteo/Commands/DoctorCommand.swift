@@ -53,6 +53,25 @@ struct DoctorCommand: AsyncParsableCommand {
                 let catalogue = try PlaceCatalogue.bundled()
                 let selected = try configuration.selectedPlaces(in: catalogue)
                 report(true, "catalogue", "\(formatCount(catalogue.places.count)) places, \(formatCount(selected.count)) selected")
+                if let plan = configuration.providerPlan {
+                  do {
+                    let schedule = try Planning.schedule(configuration, places: selected.count)
+                    var detail = "\(plan.name) (\(plan.limitsDescription))"
+                    if let estimate = schedule.estimate {
+                        detail += estimate.fits
+                            ? "; every \(LivePlan.duration(schedule.interval.seconds))\(schedule.auto ? " (auto)" : "") fits: \(Planning.headroom(estimate))"
+                            : "; does not fit: \(estimate.refusal())"
+                    }
+                    if let ledger = try SourceFactory.quotaLedger(config: configuration, logger: logger) {
+                        let spent = try ledger.usage().filter { $0.limit != nil && $0.window != .minute }
+                            .map { "\(formatCalls($0.spent)) this \($0.window.rawValue)" }
+                        if !spent.isEmpty { detail += "; spent \(spent.joined(separator: ", "))" }
+                    }
+                    report(schedule.estimate?.fits ?? true, "plan", detail)
+                  } catch {
+                    report(false, "plan", "\(error)")
+                  }
+                }
             } catch {
                 report(false, "catalogue", "\(error)")
             }
@@ -97,7 +116,9 @@ struct DoctorCommand: AsyncParsableCommand {
                         var probe = configuration
                         probe.maxAttempts = 1
                         probe.httpTimeout = .seconds(10)
-                        let source = try SourceFactory.make(config: probe, logger: logger)
+                        // The probe counts against the plan like any request.
+                        let quota = try SourceFactory.quotaLedger(config: probe, logger: logger)
+                        let source = try SourceFactory.make(config: probe, quota: quota, logger: logger)
                         let place = try PlaceCatalogue.bundled().resolve("Strasbourg")
                         let batch = try await source.poll([place])
                         report(batch.observations.count == 1, "source", "\(configuration.source.rawValue) answered for Strasbourg")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import MeteoCore
 import MeteoEmbedded
 import MeteoSources
@@ -53,24 +54,12 @@ struct DoctorCommand: AsyncParsableCommand {
                 let catalogue = try PlaceCatalogue.bundled()
                 let selected = try configuration.selectedPlaces(in: catalogue)
                 report(true, "catalogue", "\(formatCount(catalogue.places.count)) places, \(formatCount(selected.count)) selected")
-                if let plan = configuration.providerPlan {
-                  do {
-                    let schedule = try Planning.schedule(configuration, places: selected.count)
-                    var detail = "\(plan.name) (\(plan.limitsDescription))"
-                    if let estimate = schedule.estimate {
-                        detail += estimate.fits
-                            ? "; every \(LivePlan.duration(schedule.interval.seconds))\(schedule.auto ? " (auto)" : "") fits: \(Planning.headroom(estimate))"
-                            : "; does not fit: \(estimate.refusal())"
+                if configuration.providerPlan != nil {
+                    do {
+                        report(try planReport(configuration, places: selected.count, logger: logger), "plan", try planDetail(configuration, places: selected.count, logger: logger))
+                    } catch {
+                        report(false, "plan", "\(error)")
                     }
-                    if let ledger = try SourceFactory.quotaLedger(config: configuration, logger: logger) {
-                        let spent = try ledger.usage().filter { $0.limit != nil && $0.window != .minute }
-                            .map { "\(formatCalls($0.spent)) this \($0.window.rawValue)" }
-                        if !spent.isEmpty { detail += "; spent \(spent.joined(separator: ", "))" }
-                    }
-                    report(schedule.estimate?.fits ?? true, "plan", detail)
-                  } catch {
-                    report(false, "plan", "\(error)")
-                  }
                 }
             } catch {
                 report(false, "catalogue", "\(error)")
@@ -129,5 +118,28 @@ struct DoctorCommand: AsyncParsableCommand {
             }
             if failed > 0 { throw ExitCode(1) }
         }
+    }
+
+    /// Whether the schedule fits the plan.
+    private func planReport(_ configuration: MeteoConfiguration, places: Int, logger: Logger) throws -> Bool {
+        try Planning.schedule(configuration, places: places).estimate?.fits ?? true
+    }
+
+    /// The plan, its limits, whether the schedule fits, and what the quota counts have spent.
+    private func planDetail(_ configuration: MeteoConfiguration, places: Int, logger: Logger) throws -> String {
+        guard let plan = configuration.providerPlan else { return "no provider" }
+        let schedule = try Planning.schedule(configuration, places: places)
+        var detail = "\(plan.name) (\(plan.limitsDescription))"
+        if let estimate = schedule.estimate {
+            detail += estimate.fits
+                ? "; every \(LivePlan.duration(schedule.interval.seconds))\(schedule.auto ? " (auto)" : "") fits: \(Planning.headroom(estimate))"
+                : "; does not fit: \(estimate.refusal())"
+        }
+        if let ledger = try SourceFactory.quotaLedger(config: configuration, logger: logger) {
+            let spent = try ledger.usage().filter { $0.limit != nil && $0.window != .minute }
+                .map { "\(formatCalls($0.spent)) this \($0.window.rawValue)" }
+            if !spent.isEmpty { detail += "; spent \(spent.joined(separator: ", "))" }
+        }
+        return detail
     }
 }

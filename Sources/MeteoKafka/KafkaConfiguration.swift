@@ -12,7 +12,10 @@ import MeteoCore
 ///   delay every poll's acknowledgement (by 0.2 s over 62 polls of 1,630 events on noida-db);
 
 /// - consumer: `enable.auto.commit=false`, `enable.auto.offset.store=false` (the sink stores and
-///   commits offsets itself, after each store write), `auto.offset.reset=earliest`.
+///   commits offsets itself, after each store write), `auto.offset.reset=earliest`, and
+///   `topic.metadata.refresh.interval.ms=10000`: a subscribed topic that disappears (a broker
+///   that restarted without its data) and is created again is noticed within 10 s, not within
+///   librdkafka's default of 5 minutes, during which the group had no partition to read.
 public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// `bootstrap.servers`: comma-separated `host:port` list.
     public var bootstrapServers: String
@@ -51,6 +54,7 @@ public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
         "enable.auto.offset.store": "false",
         "auto.offset.reset": "earliest",
         "enable.partition.eof": "false",
+        "topic.metadata.refresh.interval.ms": "10000",
     ]
 
     /// Consumer settings the sink's at-least-once guarantee depends on; a property that

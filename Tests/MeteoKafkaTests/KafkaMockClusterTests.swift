@@ -237,6 +237,15 @@ struct KafkaMockClusterTests {
         #expect(KafkaConfiguration().producerProperties()["acks"] == "all")
         #expect(KafkaConfiguration(properties: ["acks": "1"]).producerProperties()["acks"] == "1", "user properties win")
     }
+
+    @Test func theConsumerNoticesARecreatedTopicWithinSeconds() throws {
+        // After a broker restarted without its data, the sinks saw the topic vanish and, with
+        // librdkafka's default of 5 minutes, only saw it again 4 minutes after the ingestor had
+        // created it (found by scripts/chaos).
+        #expect(try KafkaConfiguration().consumerProperties(group: "g")["topic.metadata.refresh.interval.ms"] == "10000")
+        let user = KafkaConfiguration(properties: ["topic.metadata.refresh.interval.ms": "60000"])
+        #expect(try user.consumerProperties(group: "g")["topic.metadata.refresh.interval.ms"] == "60000")
+    }
 }
 
 let testLogger: Logger = {

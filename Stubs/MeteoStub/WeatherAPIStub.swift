@@ -14,8 +14,9 @@ import Synchronization
 ///   `hourly=` with `past_days`/`forecast_days` or `start_date`/`end_date`. One location is an
 ///   object, several are an array in request order.
 /// - `GET|POST /v1/archive`: the historical archive: `start_date`, `end_date` and `hourly=`
-///   are required; hours the archive does not hold yet (the last ``archiveLagDays`` days) are
-///   `null`; a variable the archive does not have (`visibility`) is a 400 with Open-Meteo's reason.
+///   are required; hours the archive does not hold yet (the last ``Options/archiveLagDays`` days,
+///   today included) are `null`; a variable the archive does not have (`visibility`) is a 400 with
+///   Open-Meteo's reason.
 /// - Open-Meteo's weighted quota (``StubQuota``): a request weighs
 ///   `max(1, variables / 10) × max(1, days / 14) × locations`; a request that would take the
 ///   minute, hour, day or month over its limit gets a 429 `{"error":true,"reason":"Daily API
@@ -34,7 +35,9 @@ public final class WeatherAPIStub: Sendable {
         public var openWeatherMapLimits: [QuotaWindow: Double] = ProviderPlan.openWeatherMapFree.limits
         public var openMeteoAPIKey: String? = nil
         public var openWeatherMapKey: String? = nil
-        /// Days before today (UTC) that the archive does not hold yet.
+        /// The last days (UTC, today included) that the archive does not hold yet: with 5, the
+        /// archive holds the days up to six days ago, and the forecast API's `past_days` serves
+        /// the last five (``BackfillPlanner`` cuts a backfill the same way).
         public var archiveLagDays: Int = 5
         public var clock: any MeteoClock = SystemClock()
         public var host = "127.0.0.1"
@@ -49,6 +52,27 @@ public final class WeatherAPIStub: Sendable {
         public var locations = 0
         public var hourlyRows = 0
         public var badRequests = 0
+        /// Every Open-Meteo request for hourly data that was answered, in arrival order.
+        public var hourly: [HourlyRequest] = []
+
+        /// Place-days asked for by the hourly requests that were answered.
+        public var hourlyPlaceDays: Int { hourly.reduce(0) { $0 + $1.points.count * $1.days } }
+    }
+
+    /// One answered request for hourly data: where, and which UTC days (the first and the
+    /// last included, as days since 1970-01-01).
+    public struct HourlyRequest: Sendable, Hashable {
+        public var archive: Bool
+        public var points: [Point]
+        public var firstDay: Int64
+        public var lastDay: Int64
+        public var days: Int { Int(lastDay - firstDay + 1) }
+
+        /// Coordinates as sent (degrees).
+        public struct Point: Sendable, Hashable {
+            public var latitude: Double
+            public var longitude: Double
+        }
     }
 
     public let options: Options
@@ -253,10 +277,16 @@ public final class WeatherAPIStub: Sendable {
         let windMS = (p["wind_speed_unit"] ?? "kmh") == "ms"
         let unixtime = p["timeformat"] == "unixtime"
         let hours = hourly.isEmpty ? 0 : Int((end.timeIntervalSince(start) / 3600).rounded())
-        let holdsUntil = archive ? today.addingTimeInterval(-86_400 * Double(options.archiveLagDays)) : .distantFuture
+        let holdsUntil = archive ? today.addingTimeInterval(86_400 * Double(1 - options.archiveLagDays)) : .distantFuture
         counters.withLock {
             $0.locations += points.count
             $0.hourlyRows += points.count * hours
+            if hours > 0 {
+                $0.hourly.append(HourlyRequest(
+                    archive: archive, points: points.map { HourlyRequest.Point(latitude: $0.0, longitude: $0.1) },
+                    firstDay: Int64((start.timeIntervalSince1970 / 86_400).rounded(.down)),
+                    lastDay: Int64((end.timeIntervalSince1970 / 86_400).rounded(.up)) - 1))
+            }
         }
         var w = JSONWriter(capacity: 256 + points.count * (current.count * 24 + hours * (hourly.count + 1) * 7))
         if points.count > 1 { w.raw("[") }

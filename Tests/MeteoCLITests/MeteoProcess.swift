@@ -49,6 +49,16 @@ struct MeteoProcess {
                       stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Runs `meteo` to completion on a thread of its own, off the cooperative pool, so that a
+    /// server in the test process (the weather-API stub) keeps serving it meanwhile.
+    static func runDetached(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Swift.Result { try run(arguments, environment: environment) })
+            }
+        }
+    }
+
     static func temporaryDataDir() -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-cli-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

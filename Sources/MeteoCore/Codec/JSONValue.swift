@@ -1,3 +1,5 @@
+import Foundation
+
 /// A parsed JSON document. Meteo parses JSON itself so that every decoder can say exactly
 /// which field is wrong, refuse hostile input (deep nesting, invalid UTF-8, huge numbers)
 /// with a reason, and keep up with hundreds of thousands of events a second.
@@ -376,6 +378,18 @@ public struct JSONWriter: Sendable {
 
     public mutating func optional(_ d: Double?) {
         if let d { number(d) } else { raw("null") }
+    }
+
+    /// Appends bytes that are already JSON (a fragment written earlier by a writer).
+    public mutating func raw(bytes fragment: [UInt8]) {
+        bytes.append(contentsOf: fragment)
+    }
+
+    /// A time as an ISO 8601 string (``ISO8601/string(from:)``), written without a String.
+    public mutating func time(_ date: Date) {
+        bytes.append(UInt8(ascii: "\""))
+        ISO8601.write(date, into: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     public mutating func key(_ k: String, first: Bool = false) {

@@ -7,6 +7,14 @@ import Foundation
 public enum ISO8601 {
     /// `2026-11-29T03:40:00Z`, with `.250` milliseconds only when the instant has them.
     public static func string(from date: Date) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        write(date, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends ``string(from:)``'s text to `out` (the event encoder's hot path, without a String).
+    public static func write(_ date: Date, into out: inout [UInt8]) {
         // Clamped to years 0001...9999, the range the format can write: a hostile time (1e300
         // seconds, NaN) must not trap converting to Int64; validation refuses such times with
         // a reason, and this only formats the message that says so.
@@ -22,8 +30,6 @@ public enum ISO8601 {
         var (days, secOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
         if secOfDay < 0 { secOfDay += 86_400; days -= 1 }
         let (y, m, d) = civil(fromDays: days)
-        var out = [UInt8]()
-        out.reserveCapacity(24)
         func put(_ v: Int64, _ width: Int) {
             let first = out.count
             var v = v
@@ -38,7 +44,6 @@ public enum ISO8601 {
         put(secOfDay / 3600, 2); out.append(UInt8(ascii: ":")); put(secOfDay / 60 % 60, 2); out.append(UInt8(ascii: ":")); put(secOfDay % 60, 2)
         if millis > 0 && millis < 1000 { out.append(UInt8(ascii: ".")); put(Int64(millis), 3) }
         out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses `2026-11-29T03:40:00Z`, `2026-11-29T03:40:00.250Z`, `2026-11-29T03:40:00+01:00`,

@@ -229,6 +229,21 @@ final class SQLiteStatement {
         return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
 
+    /// The bytes of a text column.
+    func textBytes(_ column: Int32) -> [UInt8] {
+        guard let p = sqlite_nio_sqlite3_column_text(stmt, column) else { return [] }
+        return Array(UnsafeBufferPointer(start: p, count: Int(sqlite_nio_sqlite3_column_bytes(stmt, column))))
+    }
+
+    /// Whether a text column holds exactly `bytes`, without making a String.
+    func textEquals(_ column: Int32, _ bytes: [UInt8]) -> Bool {
+        guard let p = sqlite_nio_sqlite3_column_text(stmt, column) else { return false }
+        let n = Int(sqlite_nio_sqlite3_column_bytes(stmt, column))
+        guard n == bytes.count else { return false }
+        guard n > 0 else { return true }
+        return bytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, p, n) == 0 }
+    }
+
     func blob(_ column: Int32) -> [UInt8] {
         let n = Int(sqlite_nio_sqlite3_column_bytes(stmt, column))
         guard n > 0, let p = sqlite_nio_sqlite3_column_blob(stmt, column) else { return [] }

@@ -280,6 +280,44 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
         }
     }
 
+    /// One grouped query over the unique index on (place_id, observed_at), which covers it:
+    /// the rows come in (place, hour) order and each place's runs are built as they come.
+    public func observedHours(_ query: ObservationQuery) async throws -> [String: [Range<Int64>]] {
+        if let ids = query.placeIDs, ids.isEmpty { return [:] }
+        var selection = query
+        selection.after = nil
+        let (clauses, bind) = Self.filter(selection, firstParameter: 1)
+        let sql = "SELECT place_id, observed_at / 3600 AS hour FROM observations"
+            + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
+            + " GROUP BY place_id, hour ORDER BY place_id, hour"
+        return try await connection.perform { db in
+            let s = try db.prepare(sql)
+            defer { s.finalize() }
+            bind(s)
+            var out: [String: [Range<Int64>]] = [:]
+            var place: [UInt8] = []
+            var runs: [Range<Int64>] = []
+            func flush() {
+                if !runs.isEmpty { out[String(decoding: place, as: UTF8.self)] = runs }
+                runs.removeAll(keepingCapacity: true)
+            }
+            while try s.step() {
+                let hour = s.int64(1) ?? 0
+                if !s.textEquals(0, place) {
+                    flush()
+                    place = s.textBytes(0)
+                }
+                if let last = runs.last, last.upperBound == hour {
+                    runs[runs.count - 1] = last.lowerBound..<(hour + 1)
+                } else {
+                    runs.append(hour..<(hour + 1))
+                }
+            }
+            flush()
+            return out
+        }
+    }
+
     public func latest(region: String?) async throws -> [Observation] {
         try await connection.perform { db in
             let columns = Self.columns.split(separator: ",").map { "o." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Open-Meteo's hourly answer read straight into columns, without building a ``JSONValue``
 /// tree: a year of hourly history for a hundred places is a million numbers, which the
 /// backfill decodes at the speed of the bytes.

@@ -13,6 +13,14 @@ public struct BackfillChunk: Sendable, Hashable, Codable {
     /// The request's weight in the provider's quota.
     public var weight: Double
 
+    public init(endpoint: Endpoint, firstDay: Int64, lastDay: Int64, placeIDs: [String], weight: Double) {
+        self.endpoint = endpoint
+        self.firstDay = firstDay
+        self.lastDay = lastDay
+        self.placeIDs = placeIDs
+        self.weight = weight
+    }
+
     public var days: Int { Int(lastDay - firstDay + 1) }
     /// Hourly observations the chunk asks for.
     public var hours: Int { days * 24 * placeIDs.count }

@@ -1,0 +1,193 @@
+"""scripts/bench backfill: `meteo backfill` from `meteo-stub` through the embedded pipeline.
+
+Standard library only. For each size (days of the ten regions' 1,630 places):
+  1. starts `meteo-stub --open-meteo-quota none` on a free port of 127.0.0.1;
+  2. runs `meteo backfill --quota none --format json` into a fresh data dir under
+     /usr/bin/time -v (wall time and peak memory), and reads its own time split (HTTP, quota
+     waits, decode, encode, publish) from its JSON summary;
+  3. runs `meteo sink --until-idle` (wall time, peak memory) and checks the store's count;
+  4. measures the store's and the log's size on disk;
+  5. runs the peer (Benchmarks/Backfill/peer.py: urllib + json + sqlite3 executemany) on the same
+     places and days from the same stub.
+The figure the target is judged on: observations / (decode + encode + publish + sink) seconds,
+the network aside; the peer's is observations / (json.loads + rows + executemany) seconds.
+Prints one table and writes it to <out>/table.md, with every figure in <out>/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import BenchError, say  # noqa: E402
+
+TARGET = 150_000
+# Region.builtin: the original system's ten boxes.
+REGIONS = ["EuropeW", "EuropeE", "AsieW", "AsieE", "AfriqueN", "AfriqueC", "AfriqueS", "AmeriqueN", "AmeriqueC", "AmeriqueS"]
+
+
+def timed(cmd: list[str], log: str) -> tuple[float, float, str]:
+    """Runs cmd under /usr/bin/time -v; returns (wall seconds, peak RSS MiB, stdout)."""
+    t0 = time.perf_counter()
+    with open(log, "w") as err:
+        p = subprocess.run(["/usr/bin/time", "-v", *cmd], stdout=subprocess.PIPE, stderr=err, text=True)
+    wall = time.perf_counter() - t0
+    text = open(log).read()
+    if p.returncode != 0:
+        raise BenchError(f"{' '.join(cmd[:2])} failed with status {p.returncode}; see {log}")
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    return wall, (int(m.group(1)) / 1024 if m else float("nan")), p.stdout
+
+
+def size_mib(paths: list[str]) -> float:
+    total = 0
+    for p in paths:
+        if os.path.exists(p):
+            total += os.path.getsize(p)
+    return total / 1048576
+
+
+def places_file(meteo: str, path: str) -> int:
+    seen: dict[str, dict] = {}
+    for region in REGIONS:
+        out = subprocess.run([meteo, "places", "--region", region, "--format", "json", "--limit", "100000"],
+                             stdout=subprocess.PIPE, text=True, check=True).stdout
+        for p in json.loads(out):
+            seen.setdefault(p["id"], p)
+    with open(path, "w") as f:
+        json.dump(list(seen.values()), f)
+    return len(seen)
+
+
+def start_stub(stub: str, log: str) -> tuple[subprocess.Popen, str]:
+    out = open(log, "w")
+    p = subprocess.Popen([stub, "--port", "0", "--open-meteo-quota", "none"], stdout=subprocess.PIPE, stderr=out, text=True)
+    line = p.stdout.readline()
+    m = re.search(r"listening on (\S+)", line)
+    if not m:
+        p.kill()
+        raise BenchError(f"meteo-stub did not start: {line!r}; see {log}")
+    return p, m.group(1)
+
+
+def run_size(args, days: int, out: str, results: dict) -> None:
+    today = dt.datetime.now(dt.timezone.utc).date()
+    last = today - dt.timedelta(days=10)
+    first = last - dt.timedelta(days=days - 1)
+    since, until = first.isoformat(), last.isoformat()
+    data = os.path.join(out, f"data-{days}d")
+    shutil.rmtree(data, ignore_errors=True)
+    os.makedirs(data)
+    stub, base = start_stub(args.stub, os.path.join(out, f"stub-{days}d.log"))
+    try:
+        say(f"== {days} days ({since} … {until}) of the ten regions, stub at {base}; load: {os.getloadavg()[0]:.2f}")
+        wall_b, rss_b, stdout = timed([args.meteo, "backfill", "--archive-url", base + "/v1/archive", "--since", since, "--until", until,
+                                       "--quota", "none", "--format", "json", "--data-dir", data],
+                                      os.path.join(out, f"backfill-{days}d.log"))
+        summary = json.loads(stdout)
+        if summary["status"] != "done":
+            raise BenchError(f"the backfill ended {summary['status']}: {summary.get('error')}")
+        n = summary["published"]
+        wall_s, rss_s, sink_out = timed([args.meteo, "sink", "--until-idle", "--data-dir", data], os.path.join(out, f"sink-{days}d.log"))
+        m = re.search(r"stored ([0-9,]+)", sink_out)
+        stored = int(m.group(1).replace(",", "")) if m else -1
+        if stored != n:
+            raise BenchError(f"the sink stored {stored} of {n} observations")
+        store_mib = size_mib([os.path.join(data, f) for f in ("store.sqlite", "store.sqlite-wal")])
+        log_mib = size_mib([os.path.join(data, f) for f in ("bus.sqlite", "bus.sqlite-wal")])
+        sec = summary["seconds"]
+        busy = sec["decode"] + sec["encode"] + sec["publish"] + wall_s
+        row = {
+            "days": days, "observations": n, "backfill_wall_s": round(wall_b, 2), "backfill_peak_mib": round(rss_b),
+            "http_s": sec["http"], "decode_s": sec["decode"], "encode_s": sec["encode"], "publish_s": sec["publish"],
+            "sink_s": round(wall_s, 2), "sink_peak_mib": round(rss_s), "store_mib": round(store_mib), "log_mib": round(log_mib),
+            "pipeline_obs_per_s": round(n / busy), "end_to_end_obs_per_s": round(n / (wall_b + wall_s)),
+        }
+        if days <= args.peer_max_days:
+            say("   peer: urllib + json + sqlite3 executemany")
+            peer_out = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "peer.py"), "--archive-url", base + "/v1/archive",
+                                       "--places", args.places, "--since", since, "--until", until,
+                                       "--db", os.path.join(out, f"peer-{days}d.sqlite")],
+                                      stdout=subprocess.PIPE, text=True, check=True).stdout
+            peer = json.loads(peer_out)
+            if peer["stored"] != n:
+                raise BenchError(f"the peer stored {peer['stored']} observations, Meteo {n}")
+            ps = peer["seconds"]
+            row["peer_obs_per_s"] = round(n / (ps["parse"] + ps["insert"]))
+            row["peer_end_to_end_obs_per_s"] = round(n / ps["total"])
+            row["peer_seconds"] = ps
+            os.remove(os.path.join(out, f"peer-{days}d.sqlite"))
+        results["runs"].append(row)
+        say("   " + json.dumps(row))
+        if not args.keep:
+            shutil.rmtree(data, ignore_errors=True)
+    finally:
+        stub.send_signal(signal.SIGTERM)
+        try:
+            stub.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            stub.kill()
+
+
+def table(results: dict) -> str:
+    lines = [
+        f"Measured {results['date']} on {results['cpus']} CPUs, load average {results['load']} before the runs.",
+        "",
+        "| days × 1,630 places | observations | decode s | encode s | publish s | sink s | **pipeline obs/s** (network aside) | Python peer obs/s | ratio | HTTP s | backfill wall s | backfill peak MiB | sink peak MiB | store MiB | log MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results["runs"]:
+        peer = r.get("peer_obs_per_s")
+        lines.append(
+            f"| {r['days']} | {r['observations']:,} | {r['decode_s']:.2f} | {r['encode_s']:.2f} | {r['publish_s']:.2f} | {r['sink_s']:.2f} | "
+            f"**{r['pipeline_obs_per_s']:,}** | {f'{peer:,}' if peer else '–'} | {f'{r['pipeline_obs_per_s'] / peer:.1f}x' if peer else '–'} | "
+            f"{r['http_s']:.2f} | {r['backfill_wall_s']:.1f} | {r['backfill_peak_mib']:,} | {r['sink_peak_mib']:,} | {r['store_mib']:,} | {r['log_mib']:,} |")
+    first = results["runs"][0]
+    met = "met" if first["pipeline_obs_per_s"] >= TARGET else "NOT MET"
+    lines += ["", f"Target ≥ {TARGET:,} observations/s for decode + publish + sink: {met} ({first['pipeline_obs_per_s']:,}/s at {first['days']} days)."]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--meteo", required=True)
+    ap.add_argument("--stub", required=True)
+    ap.add_argument("--days", default="30", help="comma-separated sizes in days, e.g. 30,365")
+    ap.add_argument("--peer-max-days", type=int, default=60, help="run the Python peer for sizes up to this many days")
+    ap.add_argument("--out", default=".build/bench-backfill")
+    ap.add_argument("--keep", action="store_true", help="keep the data dirs")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    args.places = os.path.join(args.out, "places.json")
+    count = places_file(args.meteo, args.places)
+    if count != 1630:
+        raise BenchError(f"the ten regions hold {count} places, expected 1,630")
+    results = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpus": os.cpu_count(),
+               "load": f"{os.getloadavg()[0]:.2f}", "runs": []}
+    for days in [int(d) for d in args.days.split(",")]:
+        run_size(args, days, args.out, results)
+    text = table(results)
+    say("")
+    say(text)
+    with open(os.path.join(args.out, "table.md"), "w") as f:
+        f.write(text + "\n")
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as e:
+        print(f"scripts/bench backfill: {e}", file=sys.stderr)
+        sys.exit(1)

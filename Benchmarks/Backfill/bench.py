@@ -147,9 +147,11 @@ def table(results: dict) -> str:
     ]
     for r in results["runs"]:
         peer = r.get("peer_obs_per_s")
+        peer_text = f"{peer:,}" if peer else "–"
+        ratio = f"{r['pipeline_obs_per_s'] / peer:.1f}x" if peer else "–"
         lines.append(
             f"| {r['days']} | {r['observations']:,} | {r['decode_s']:.2f} | {r['encode_s']:.2f} | {r['publish_s']:.2f} | {r['sink_s']:.2f} | "
-            f"**{r['pipeline_obs_per_s']:,}** | {f'{peer:,}' if peer else '–'} | {f'{r['pipeline_obs_per_s'] / peer:.1f}x' if peer else '–'} | "
+            f"**{r['pipeline_obs_per_s']:,}** | {peer_text} | {ratio} | "
             f"{r['http_s']:.2f} | {r['backfill_wall_s']:.1f} | {r['backfill_peak_mib']:,} | {r['sink_peak_mib']:,} | {r['store_mib']:,} | {r['log_mib']:,} |")
     first = results["runs"][0]
     met = "met" if first["pipeline_obs_per_s"] >= TARGET else "NOT MET"

@@ -155,7 +155,9 @@ public final class WeatherAPIStub: Sendable {
                     try await outbound.write(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: headers)))
                     try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
                     try await outbound.write(.end(nil))
-                    if !keepAlive { return }
+                    // Without keep-alive the client closes once it has read the answer, which
+                    // ends the loop: returning here would close the channel while a large body
+                    // may still be queued, cutting it short.
                     head = nil
                 }
             }

@@ -80,22 +80,11 @@ struct BackfillCommandTests {
         try await WeatherAPIStub.with(stubOptions(quota: false)) { stub in
             let dir = MeteoProcess.temporaryDataDir()
             defer { try? FileManager.default.removeItem(at: dir) }
-            let days = archiveDays(age: 45, days: 30)
-            let arguments = ["backfill", "--archive-url", stub.archiveURL, "--since", days.since, "--until", days.until,
-                             "--quota", "none", "--data-dir", dir.path, "--format", "json"]
-            let (process, _, _) = try MeteoProcess.start(arguments)
-            let checkpoints = dir.appendingPathComponent("backfill")
-            var recorded = 0
-            let deadline = Date().addingTimeInterval(600)
-            while Date() < deadline, process.isRunning {
-                recorded = Self.recordedChunks(in: checkpoints)
-                if recorded >= 3 { break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            let (days, arguments, (process, _, _), checkpoints) = try await startTenRegions(stub, dir, untilRecorded: 3)
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             #expect(process.terminationReason == .uncaughtSignal, "the backfill had finished before the kill")
-            recorded = Self.recordedChunks(in: checkpoints)
+            let recorded = Self.recordedChunks(in: checkpoints)
             #expect(recorded >= 3 && recorded < 12, "killed with \(recorded) of 12 requests recorded")
 
             let resumed = try await MeteoProcess.runDetached(arguments)
@@ -125,11 +114,71 @@ struct BackfillCommandTests {
         }
     }
 
-    static func recordedChunks(in folder: URL) -> Int {
+    /// SIGTERM: the request on its way is abandoned, what the bus was given is acknowledged and
+    /// recorded, and the process exits normally; what it published is exactly what it recorded.
+    @Test(.timeLimit(.minutes(10)))
+    func sigtermStopsWithEverythingPublishedRecorded() async throws {
+        try await WeatherAPIStub.with(stubOptions(quota: false)) { stub in
+            let dir = MeteoProcess.temporaryDataDir()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let (_, _, (process, out, err), checkpoints) = try await startTenRegions(stub, dir, untilRecorded: 2)
+            kill(process.processIdentifier, SIGTERM)
+            let stdout = try await Self.readToEnd(out)
+            let stderr = try await Self.readToEnd(err)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(stderr)")
+            let summary = try json(stdout)
+            #expect(summary["status"] == .string("stopped"), "\(stdout)")
+            let recorded = Self.recordedObservations(in: checkpoints)
+            #expect(recorded > 0)
+            #expect(number(summary["published"]) == Double(recorded), "published \(stdout), recorded \(recorded)")
+            let log = try EmbeddedLog.open(dataDir: dir, logger: logger)
+            let stats = try await log.stats(group: "meteo-sink", topic: "weather.observations")
+            try await log.close()
+            #expect(stats.messages == recorded)
+        }
+    }
+
+    /// Starts a backfill of the ten regions over 30 archive days with no quota, and returns once
+    /// its checkpoint records `untilRecorded` requests (or it has ended).
+    func startTenRegions(_ stub: WeatherAPIStub, _ dir: URL, untilRecorded: Int) async throws
+        -> (days: (first: Int64, last: Int64, since: String, until: String), arguments: [String], process: (Process, Pipe, Pipe), checkpoints: URL) {
+        let days = archiveDays(age: 45, days: 30)
+        let arguments = ["backfill", "--archive-url", stub.archiveURL, "--since", days.since, "--until", days.until,
+                         "--quota", "none", "--data-dir", dir.path, "--format", "json"]
+        let started = try MeteoProcess.start(arguments)
+        let checkpoints = dir.appendingPathComponent("backfill")
+        let deadline = Date().addingTimeInterval(600)
+        while Date() < deadline, started.0.isRunning, Self.recordedChunks(in: checkpoints) < untilRecorded {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return (days, arguments, started, checkpoints)
+    }
+
+    static func readToEnd(_ pipe: Pipe) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(returning: String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            }
+        }
+    }
+
+    static func checkpointDone(in folder: URL) -> [String: JSONValue] {
         guard let file = try? FileManager.default.contentsOfDirectory(atPath: folder.path).first(where: { $0.hasSuffix(".json") && !$0.hasPrefix(".") }),
               let data = try? Data(contentsOf: folder.appendingPathComponent(file)),
-              case .object(let done)? = (try? JSONValue.parse(Array(data)))?["done"] else { return 0 }
-        return done.count
+              case .object(let done)? = (try? JSONValue.parse(Array(data)))?["done"] else { return [:] }
+        return done
+    }
+
+    static func recordedObservations(in folder: URL) -> Int {
+        checkpointDone(in: folder).values.reduce(0) { sum, entry in
+            if case .number(let n)? = entry["observations"] { return sum + Int(n) }
+            return sum
+        }
+    }
+
+    static func recordedChunks(in folder: URL) -> Int {
+        checkpointDone(in: folder).count
     }
 
     @Test func gapsListExactlyTheMissingHoursAndFillGapsAsksOnlyForTheirDays() async throws {

@@ -49,7 +49,12 @@ public enum ISO8601 {
     /// Parses `2026-11-29T03:40:00Z`, `2026-11-29T03:40:00.250Z`, `2026-11-29T03:40:00+01:00`,
     /// `2026-11-29T03:40` (UTC, as Open-Meteo writes it with `timezone=GMT`), `2026-11-29 03:40:00`, or `2026-11-29`.
     public static func date(from text: String) -> Date? {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { date(utf8: $0) }
+    }
+
+    /// ``date(from:)`` of UTF-8 bytes (the event decoder's hot path, without a String).
+    public static func date(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Date? {
         // Trimmed by index: removing the spaces one by one from the front took quadratic time
         // on a hostile 200 kB of them.
         var lo = 0
@@ -57,7 +62,7 @@ public enum ISO8601 {
         while lo < hi, bytes[lo] == 32 { lo += 1 }
         while hi > lo, bytes[hi - 1] == 32 { hi -= 1 }
         guard hi - lo <= 64 else { return nil }  // no valid time is longer
-        let s = bytes[lo..<hi].map { $0 }
+        let s = UnsafeBufferPointer(rebasing: bytes[lo..<hi])
         var i = 0
         func num(_ width: Int) -> Int64? {
             guard i + width <= s.count else { return nil }

@@ -32,7 +32,11 @@ final class SQLiteConnection: @unchecked Sendable {
     static let defaultBusyTimeout = Duration.seconds(60)
 
     /// Opens (creating if needed) a database in WAL mode, safe to share with other processes.
-    static func open(path: String, errorCode: MeteoError.Code, busyTimeout: Duration = defaultBusyTimeout) throws(MeteoError) -> SQLiteConnection {
+    /// - Parameter pageSize: the page size of a new database file (an existing one keeps its
+    ///   own): larger pages make fewer, shallower B-tree levels and fewer page splits for bulk
+    ///   writes.
+    static func open(path: String, errorCode: MeteoError.Code, busyTimeout: Duration = defaultBusyTimeout,
+                     pageSize: Int? = nil) throws(MeteoError) -> SQLiteConnection {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -49,6 +53,8 @@ final class SQLiteConnection: @unchecked Sendable {
         }
         let connection = SQLiteConnection(handle: db, path: path, errorCode: errorCode)
         sqlite_nio_sqlite3_busy_timeout(db, Int32(busyTimeout.seconds * 1000))
+        // Only takes effect on a database without tables yet, before it is in WAL mode.
+        if let pageSize { try connection.execute("PRAGMA page_size=\(pageSize)") }
         try connection.execute("PRAGMA journal_mode=WAL")
         // WAL with synchronous=NORMAL survives any process crash (kill -9); only a power cut
         // may lose the last transactions.
@@ -180,6 +186,12 @@ final class SQLiteStatement {
         sqlite_nio_sqlite3_clear_bindings(stmt)
     }
 
+    /// Resets without clearing the bindings: for a statement whose every parameter is bound
+    /// again before each step (the store's inserts).
+    func rewind() {
+        sqlite_nio_sqlite3_reset(stmt)
+    }
+
     func bind(_ index: Int32, _ value: Double?) {
         if let value { sqlite_nio_sqlite3_bind_double(stmt, index, value) } else { sqlite_nio_sqlite3_bind_null(stmt, index) }
     }
@@ -242,6 +254,13 @@ final class SQLiteStatement {
         guard n == bytes.count else { return false }
         guard n > 0 else { return true }
         return bytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, p, n) == 0 }
+    }
+
+    /// Calls `body` with the bytes of a blob column, valid only inside it (no copy).
+    func withBlob<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws(MeteoError) -> T) throws(MeteoError) -> T {
+        let n = Int(sqlite_nio_sqlite3_column_bytes(stmt, column))
+        guard n > 0, let p = sqlite_nio_sqlite3_column_blob(stmt, column) else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return try body(UnsafeRawBufferPointer(start: p, count: n))
     }
 
     func blob(_ column: Int32) -> [UInt8] {

@@ -38,7 +38,7 @@ public enum EventCodec {
     }
 
     /// `,"temperature_c":…` through `,"weather_code":…`: the measurements.
-    static func writeValues(_ o: Observation, into w: inout JSONWriter) {
+    static func writeValues<W: JSONFragmentWriter>(_ o: Observation, into w: inout W) {
         w.raw(",\"temperature_c\":"); w.optional(o.temperatureC)
         w.raw(",\"feels_like_c\":"); w.optional(o.feelsLikeC)
         w.raw(",\"humidity_pct\":"); w.optional(o.humidityPct)

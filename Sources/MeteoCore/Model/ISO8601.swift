@@ -13,8 +13,21 @@ public enum ISO8601 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends ``string(from:)``'s text to `out` (the event encoder's hot path, without a String).
+    /// Appends ``string(from:)``'s text to `out`.
     public static func write(_ date: Date, into out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxLength) { buffer in
+            let n = write(date, to: buffer.baseAddress!)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<n]))
+        }
+    }
+
+    /// The longest text ``write(_:to:)`` writes: `2026-11-29T03:40:00.250Z`.
+    public static let maxLength = 24
+
+    /// Writes ``string(from:)``'s text at `p` (the event encoder's hot path, without a String)
+    /// and returns its length, at most ``maxLength``.
+    @inline(__always)
+    public static func write(_ date: Date, to p: UnsafeMutablePointer<UInt8>) -> Int {
         // Clamped to years 0001...9999, the range the format can write: a hostile time (1e300
         // seconds, NaN) must not trap converting to Int64; validation refuses such times with
         // a reason, and this only formats the message that says so.
@@ -30,20 +43,25 @@ public enum ISO8601 {
         var (days, secOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
         if secOfDay < 0 { secOfDay += 86_400; days -= 1 }
         let (y, m, d) = civil(fromDays: days)
+        var i = 0
         func put(_ v: Int64, _ width: Int) {
-            let first = out.count
             var v = v
-            for _ in 0..<width { out.append(UInt8(ascii: "0")) }
-            for i in stride(from: first + width - 1, through: first, by: -1) {
-                out[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10)
+            for k in stride(from: i + width - 1, through: i, by: -1) {
+                p[k] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10)
                 v /= 10
             }
+            i += width
         }
-        put(y, 4); out.append(UInt8(ascii: "-")); put(m, 2); out.append(UInt8(ascii: "-")); put(d, 2)
-        out.append(UInt8(ascii: "T"))
-        put(secOfDay / 3600, 2); out.append(UInt8(ascii: ":")); put(secOfDay / 60 % 60, 2); out.append(UInt8(ascii: ":")); put(secOfDay % 60, 2)
-        if millis > 0 && millis < 1000 { out.append(UInt8(ascii: ".")); put(Int64(millis), 3) }
-        out.append(UInt8(ascii: "Z"))
+        func char(_ c: UInt8) {
+            p[i] = c
+            i += 1
+        }
+        put(y, 4); char(UInt8(ascii: "-")); put(m, 2); char(UInt8(ascii: "-")); put(d, 2)
+        char(UInt8(ascii: "T"))
+        put(secOfDay / 3600, 2); char(UInt8(ascii: ":")); put(secOfDay / 60 % 60, 2); char(UInt8(ascii: ":")); put(secOfDay % 60, 2)
+        if millis > 0 && millis < 1000 { char(UInt8(ascii: ".")); put(Int64(millis), 3) }
+        char(UInt8(ascii: "Z"))
+        return i
     }
 
     /// Parses `2026-11-29T03:40:00Z`, `2026-11-29T03:40:00.250Z`, `2026-11-29T03:40:00+01:00`,

@@ -82,70 +82,68 @@ enum OpenMeteoHistoryDecoder {
             throw MeteoError(code: .malformedPayload, "field '\(path)hourly' is missing from Open-Meteo's answer for \(place.name): was the 'hourly' parameter sent?")
         }
         let times = location.times
-        // Each column with its conversion; nil when the answer does not have the variable.
-        var columns: [[Double]?] = []
-        var conversions: [OpenMeteoUnits.Conversion] = []
-        columns.reserveCapacity(variables.count)
-        for variable in variables {
-            guard let values = location.values[variable] else {
-                columns.append(nil)
-                conversions.append(.identity)
-                continue
-            }
-            guard values.count == times.count else {
+        let n = times.count
+        // One matrix of the converted values, variable after variable (nan: null or absent),
+        // read by pointer in the loop over the hours.
+        var matrix = [Double](repeating: .nan, count: variables.count * n)
+        for (c, variable) in variables.enumerated() {
+            guard let values = location.values[variable] else { continue }
+            guard values.count == n else {
                 throw MeteoError(code: .malformedPayload,
-                                 "Open-Meteo's answer for \(place.name) has \(values.count) values of '\(variable)' for \(times.count) hours (field '\(path)hourly.\(variable)'); the answer cannot be matched to its hours")
+                                 "Open-Meteo's answer for \(place.name) has \(values.count) values of '\(variable)' for \(n) hours (field '\(path)hourly.\(variable)'); the answer cannot be matched to its hours")
             }
-            columns.append(values)
-            conversions.append(try OpenMeteoUnits.conversion(.of(variable), unit: location.units[variable], path: "\(path)hourly.\(variable)"))
+            let conversion = try OpenMeteoUnits.conversion(.of(variable), unit: location.units[variable], path: "\(path)hourly.\(variable)")
+            for k in 0..<n { matrix[c * n + k] = conversion.apply(values[k]) }
         }
         let offset = location.timesAreText ? Int64(location.utcOffsetSeconds.rounded()) : 0
         var inSpan = 0
-        for (k, time) in times.enumerated() {
-            let t = time - offset
-            guard span.contains(t) else {
-                batch.droppedHours += 1
-                continue
-            }
-            inSpan += 1
-            var v = [Double?](repeating: nil, count: Column.allCases.count)
-            var any = false
-            for c in 0..<columns.count {
-                guard let column = columns[c] else { continue }
-                let raw = column[k]
-                if raw.isNaN { continue }
-                any = true
-                v[c] = conversions[c].apply(raw)
-            }
-            guard any else {
-                batch.missingHours += 1
-                continue
-            }
-            let snowWater = v[Column.snowfall.rawValue].map(OpenMeteoUnits.snowWater(fromSnowMM:))
-            var rain = v[Column.rain.rawValue]
-            if rain == nil, let precipitation = v[Column.precipitation.rawValue], (snowWater ?? 0) == 0 { rain = precipitation }
-            var code: Int?
-            if let c = v[Column.weatherCode.rawValue] {
-                guard c == c.rounded(), abs(c) < 1e9 else {
-                    batch.failures.append(SourceFailure(placeID: place.id, reason: "open-meteo: \(place.name) at \(ISO8601.string(from: Date(timeIntervalSince1970: Double(t)))): weather_code \(c) is not a whole number"))
+        try matrix.withUnsafeBufferPointer { (m: UnsafeBufferPointer<Double>) throws(MeteoError) in
+            for (k, time) in times.enumerated() {
+                let t = time - offset
+                guard span.contains(t) else {
+                    batch.droppedHours += 1
                     continue
                 }
-                code = Int(c)
-            }
-            let o = Observation(
-                placeID: place.id, name: place.name, country: place.country, region: place.region,
-                latitude: place.latitude, longitude: place.longitude,
-                observedAt: Date(timeIntervalSince1970: Double(t)), source: source,
-                temperatureC: v[Column.temperature.rawValue], feelsLikeC: v[Column.apparent.rawValue],
-                humidityPct: v[Column.humidity.rawValue], pressureHPa: v[Column.pressure.rawValue],
-                windSpeedMS: v[Column.windSpeed.rawValue], windDirectionDeg: v[Column.windDirection.rawValue],
-                windGustMS: v[Column.gusts.rawValue], cloudCoverPct: v[Column.cloud.rawValue],
-                visibilityM: v[Column.visibility.rawValue], rainMM: rain, snowMM: snowWater, weatherCode: code)
-            do throws(MeteoError) {
-                try o.validate()
-                batch.observations.append(o)
-            } catch {
-                batch.failures.append(SourceFailure(placeID: place.id, reason: "open-meteo: \(place.name) at \(ISO8601.string(from: o.observedAt)): \(error.message)"))
+                inSpan += 1
+                @inline(__always) func v(_ c: Column) -> Double? {
+                    let x = m[c.rawValue * n + k]
+                    return x.isNaN ? nil : x
+                }
+                var any = false
+                for c in 0..<variables.count where !m[c * n + k].isNaN {
+                    any = true
+                    break
+                }
+                guard any else {
+                    batch.missingHours += 1
+                    continue
+                }
+                let snowWater = v(.snowfall).map(OpenMeteoUnits.snowWater(fromSnowMM:))
+                var rain = v(.rain)
+                if rain == nil, let precipitation = v(.precipitation), (snowWater ?? 0) == 0 { rain = precipitation }
+                var code: Int?
+                if let c = v(.weatherCode) {
+                    guard c == c.rounded(), abs(c) < 1e9 else {
+                        batch.failures.append(SourceFailure(placeID: place.id, reason: "open-meteo: \(place.name) at \(ISO8601.string(from: Date(timeIntervalSince1970: Double(t)))): weather_code \(c) is not a whole number"))
+                        continue
+                    }
+                    code = Int(c)
+                }
+                let o = Observation(
+                    placeID: place.id, name: place.name, country: place.country, region: place.region,
+                    latitude: place.latitude, longitude: place.longitude,
+                    observedAt: Date(timeIntervalSince1970: Double(t)), source: source,
+                    temperatureC: v(.temperature), feelsLikeC: v(.apparent),
+                    humidityPct: v(.humidity), pressureHPa: v(.pressure),
+                    windSpeedMS: v(.windSpeed), windDirectionDeg: v(.windDirection),
+                    windGustMS: v(.gusts), cloudCoverPct: v(.cloud),
+                    visibilityM: v(.visibility), rainMM: rain, snowMM: snowWater, weatherCode: code)
+                do throws(MeteoError) {
+                    try o.validate()
+                    batch.observations.append(o)
+                } catch {
+                    batch.failures.append(SourceFailure(placeID: place.id, reason: "open-meteo: \(place.name) at \(ISO8601.string(from: o.observedAt)): \(error.message)"))
+                }
             }
         }
         // Asked hours the answer did not hold at all.

@@ -79,6 +79,15 @@ def start_stub(stub: str, log: str) -> tuple[subprocess.Popen, str]:
     return p, m.group(1)
 
 
+def stop(process: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def concurrent(args, base: str, since: str, until: str, data: str, expected: int, log: str) -> float:
     """`meteo sink` running while `meteo backfill` runs, as one would run them: the seconds from
     the backfill's start to the moment the sink reports every observation stored. The stub
@@ -106,11 +115,7 @@ def concurrent(args, base: str, since: str, until: str, data: str, expected: int
                 raise BenchError(f"the concurrent sink stored {stored} of {expected}")
             return elapsed
         finally:
-            sink.send_signal(signal.SIGTERM)
-            try:
-                sink.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                sink.kill()
+            stop(sink, 30)
             shutil.rmtree(data, ignore_errors=True)
 
 
@@ -179,11 +184,7 @@ def run_size(args, days: int, out: str, results: dict) -> None:
         if not args.keep:
             shutil.rmtree(data, ignore_errors=True)
     finally:
-        stub.send_signal(signal.SIGTERM)
-        try:
-            stub.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            stub.kill()
+        stop(stub, 10)
 
 
 def table(results: dict) -> str:

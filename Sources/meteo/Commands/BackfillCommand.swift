@@ -35,11 +35,12 @@ struct BackfillCommand: AsyncParsableCommand {
         ('meteo gaps' lists them; run 'meteo sink --until-idle' first, since it reads the store).
 
         Examples:
-          meteo backfill --since 2025-01-01 --until 2025-12-31             the ten regions, a year
+          meteo backfill --since 2025-01-01 --until 2025-12-31   a year, ten regions
           meteo backfill --since 30d --places 'Strasbourg;Paris,FR'
-          meteo backfill --since 2025-01-01 --fill-gaps                    only what the store lacks
-          meteo backfill --since 2025-01-01 --plan self-hosted --archive-url http://my-server:8080/v1/archive
-          meteo backfill --since 2025-01-01 --until 2025-01-31 --format json   a summary for scripts
+          meteo backfill --since 2025-01-01 --fill-gaps          what the store lacks
+          meteo backfill --since 30d --format json               a summary for scripts
+          meteo backfill --since 2025-01-01 --plan self-hosted \\
+              --archive-url http://my-server:8080/v1/archive
         """
     )
 

@@ -126,8 +126,8 @@ struct BackfillCommand: AsyncParsableCommand {
                 configuration: .init(topic: configuration.topic, chunks: chunks, places: Dictionary(places.map { ($0.id, $0) }) { a, _ in a }),
                 logger: logger,
                 onProgress: { p in progress.report(p) })
-            Terminal.progress("Backfill \(BackfillPlanner.date(first)) … \(BackfillPlanner.date(last)), \(formatCount(places.count)) places, \(plan.name): "
-                + "\(formatCount(estimate.requests)) requests, \(formatCalls(estimate.calls)) calls, \(formatCount(estimate.observations)) hourly observations"
+            Terminal.progress("Backfill \(BackfillPlanner.date(first)) … \(BackfillPlanner.date(last)), \(counted(places.count, "place")), \(plan.name): "
+                + "\(counted(estimate.requests, "request")), \(formatCalls(estimate.calls)) calls, \(formatCount(estimate.observations)) hourly observations"
                 + (remaining.count < chunks.count ? "; \(formatCount(chunks.count - remaining.count)) done by an earlier run (\(checkpoint.url.path))" : "")
                 + " → topic \(configuration.topic) on the \(backends.busDescription)")
 
@@ -239,10 +239,10 @@ struct BackfillSummary {
         let s = stats
         var line: String
         if s.requests == 0 && s.skipped == s.chunks && failure == nil {
-            line = "nothing to backfill: the \(formatCount(s.chunks)) request\(s.chunks == 1 ? "" : "s") of this backfill were done by an earlier run (checkpoint \(checkpoint)); published 0 events"
+            line = "nothing to backfill: an earlier run did the \(counted(s.chunks, "request")) of this backfill (checkpoint \(checkpoint)); published 0 events"
         } else {
             line = "backfill \(status): published \(formatCount(s.published)) events of \(BackfillPlanner.date(first)) … \(BackfillPlanner.date(last)) "
-                + "in \(formatCount(s.requests)) request\(s.requests == 1 ? "" : "s") (\(formatCalls(s.calls)) calls)"
+                + "in \(counted(s.requests, "request")) (\(formatCalls(s.calls)) calls)"
             if s.skipped > 0 { line += "; \(formatCount(s.skipped)) done by an earlier run" }
             line += "; \(formatCount(s.placeDaysDone)) of \(formatCount(s.placeDays)) place-days"
             if s.missingHours > 0 { line += "; \(formatCount(s.missingHours)) hours not available yet (all values null), asked again by the next run" }
@@ -312,4 +312,9 @@ enum HistoryGaps {
             placeIDs: ids, since: HourCoverage.date(expected.lowerBound), until: HourCoverage.date(expected.upperBound)))
         return Found(expected: expected, gaps: PlaceGaps.find(placeIDs: ids, expected: expected, observed: observed))
     }
+}
+
+/// `1 place`, `1,630 places`.
+func counted(_ n: Int, _ noun: String) -> String {
+    "\(formatCount(n)) \(noun)\(n == 1 ? "" : "s")"
 }

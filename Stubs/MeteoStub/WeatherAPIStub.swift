@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import MeteoCore
 import NIOCore
@@ -146,7 +147,15 @@ public final class WeatherAPIStub: Sendable {
                     body.writeBuffer(&b)
                 case .end:
                     guard let request = head else { return }
-                    let (status, contentType, bytes) = respond(request, body: body)
+                    // Made on a Dispatch thread, not on the cooperative pool: a year of hourly
+                    // data is seconds of CPU, which would hold up every other task of a test
+                    // process running the stub.
+                    let requestBody = body
+                    let (status, contentType, bytes) = await withCheckedContinuation { continuation in
+                        DispatchQueue.global(qos: .userInitiated).async {
+                            continuation.resume(returning: self.respond(request, body: requestBody))
+                        }
+                    }
                     var headers = HTTPHeaders()
                     headers.add(name: "Content-Type", value: contentType)
                     headers.add(name: "Content-Length", value: String(bytes.count))

@@ -7,7 +7,9 @@ import Testing
 
 /// `meteo backfill`, `meteo gaps` and `meteo plan` as processes, against the weather-API stub
 /// running in the test process.
-@Suite("meteo backfill and gaps, as processes", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+// Serialized: each test runs meteo processes that keep the CPU and the disk busy for seconds;
+// run side by side they slowed the rest of the test run past its time-outs.
+@Suite("meteo backfill and gaps, as processes", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"), .serialized)
 struct BackfillCommandTests {
     let logger = Logger(label: "backfill-cli-test")
 
@@ -121,7 +123,8 @@ struct BackfillCommandTests {
         try await WeatherAPIStub.with(stubOptions(quota: false)) { stub in
             let dir = MeteoProcess.temporaryDataDir()
             defer { try? FileManager.default.removeItem(at: dir) }
-            let (_, _, (process, out, err), checkpoints) = try await startTenRegions(stub, dir, untilRecorded: 2)
+            // 10 days: four requests of up to 416 places (100,000 rows each).
+            let (_, _, (process, out, err), checkpoints) = try await startTenRegions(stub, dir, days: 10, untilRecorded: 2)
             kill(process.processIdentifier, SIGTERM)
             let stdout = try await Self.readToEnd(out)
             let stderr = try await Self.readToEnd(err)
@@ -139,11 +142,11 @@ struct BackfillCommandTests {
         }
     }
 
-    /// Starts a backfill of the ten regions over 30 archive days with no quota, and returns once
+    /// Starts a backfill of the ten regions over `days` archive days with no quota, and returns once
     /// its checkpoint records `untilRecorded` requests (or it has ended).
-    func startTenRegions(_ stub: WeatherAPIStub, _ dir: URL, untilRecorded: Int) async throws
+    func startTenRegions(_ stub: WeatherAPIStub, _ dir: URL, days count: Int64 = 30, untilRecorded: Int) async throws
         -> (days: (first: Int64, last: Int64, since: String, until: String), arguments: [String], process: (Process, Pipe, Pipe), checkpoints: URL) {
-        let days = archiveDays(age: 45, days: 30)
+        let days = archiveDays(age: 45, days: count)
         let arguments = ["backfill", "--archive-url", stub.archiveURL, "--since", days.since, "--until", days.until,
                          "--quota", "none", "--data-dir", dir.path, "--format", "json"]
         let started = try MeteoProcess.start(arguments)

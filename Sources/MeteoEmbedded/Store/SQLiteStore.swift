@@ -339,16 +339,17 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
         }
     }
 
-    /// One grouped query over the unique index on (place_id, observed_at), which covers it:
-    /// the rows come in (place, hour) order and each place's runs are built as they come.
+    /// One query over the unique index on (place_id, observed_at), which covers it and gives
+    /// the rows in (place, time) order: each place's hours are merged into runs as they come,
+    /// without the temporary B-tree a `GROUP BY place_id, observed_at / 3600` would sort in.
     public func observedHours(_ query: ObservationQuery) async throws -> [String: [Range<Int64>]] {
         if let ids = query.placeIDs, ids.isEmpty { return [:] }
         var selection = query
         selection.after = nil
         let (clauses, bind) = Self.filter(selection, firstParameter: 1)
-        let sql = "SELECT place_id, observed_at / 3600 AS hour FROM observations"
+        let sql = "SELECT place_id, observed_at / 3600 FROM observations INDEXED BY observations_key"
             + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
-            + " GROUP BY place_id, hour ORDER BY place_id, hour"
+            + " ORDER BY place_id, observed_at"
         return try await connection.perform { db in
             let s = try db.prepare(sql)
             defer { s.finalize() }
@@ -366,7 +367,9 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
                     flush()
                     place = s.textBytes(0)
                 }
-                if let last = runs.last, last.upperBound == hour {
+                if let last = runs.last, hour < last.upperBound {
+                    continue  // another observation in the same hour
+                } else if let last = runs.last, last.upperBound == hour {
                     runs[runs.count - 1] = last.lowerBound..<(hour + 1)
                 } else {
                     runs.append(hour..<(hour + 1))

@@ -9,8 +9,10 @@ Standard library only. For each size (days of the ten regions' 1,630 places):
   4. measures the store's and the log's size on disk;
   5. runs the peer (Benchmarks/Backfill/peer.py: urllib + json + sqlite3 executemany) on the same
      places and days from the same stub.
-The figure the target is judged on: observations / (decode + encode + publish + sink) seconds,
-the network aside; the peer's is observations / (json.loads + rows + executemany) seconds.
+Two figures are set against the target: observations / (decode + encode + publish + sink)
+seconds, the network aside; and the backfill and a sink run at once, from the backfill's start
+to the last observation stored, with the stub sending the answers it kept (--memoize) from the
+runs before. The peer's figure is observations / (json.loads + rows + executemany) seconds.
 Prints one table and writes it to <out>/table.md, with every figure in <out>/results.json.
 """
 
@@ -80,9 +82,10 @@ def places_file(meteo: str, path: str) -> int:
     return len(seen)
 
 
-def start_stub(stub: str, log: str) -> tuple[subprocess.Popen, str]:
+def start_stub(stub: str, log: str, memoize: bool) -> tuple[subprocess.Popen, str]:
     out = open(log, "w")
-    p = subprocess.Popen([stub, "--port", "0", "--open-meteo-quota", "none"], stdout=subprocess.PIPE, stderr=out, text=True)
+    p = subprocess.Popen([stub, "--port", "0", "--open-meteo-quota", "none"] + (["--memoize"] if memoize else []),
+                         stdout=subprocess.PIPE, stderr=out, text=True)
     line = p.stdout.readline()
     m = re.search(r"listening on (\S+)", line)
     if not m:
@@ -142,7 +145,10 @@ def run_size(args, days: int, out: str, results: dict) -> None:
     data = os.path.join(out, f"data-{days}d")
     shutil.rmtree(data, ignore_errors=True)
     os.makedirs(data)
-    stub, base = start_stub(args.stub, os.path.join(out, f"stub-{days}d.log"))
+    # Up to --concurrent-max-days, the stub keeps its answers: the runs after the first get
+    # them without the stub's work of making them, so that the backfill and the sink running at
+    # once share the machine with a stub that only sends bytes (the network aside).
+    stub, base = start_stub(args.stub, os.path.join(out, f"stub-{days}d.log"), memoize=days <= args.concurrent_max_days)
     try:
         row = None
         repeat = args.repeat if days <= args.repeat_max_days else 1
@@ -221,7 +227,12 @@ def table(results: dict) -> str:
             f"{r['http_s']:.2f} | {r['backfill_wall_s']:.1f} | {r['backfill_peak_mib']:,} | {r['sink_peak_mib']:,} | {r['store_mib']:,} | {r['log_mib']:,} |")
     first = results["runs"][0]
     met = "met" if first["pipeline_obs_per_s"] >= TARGET else "NOT MET"
-    lines += ["", f"Target ≥ {TARGET:,} observations/s for decode + publish + sink: {met} ({first['pipeline_obs_per_s']:,}/s at {first['days']} days)."]
+    lines += ["", f"Target ≥ {TARGET:,} observations/s for decode + publish + sink, the stages' times added up: {met} "
+                  f"({first['pipeline_obs_per_s']:,}/s at {first['days']} days)."]
+    if "concurrent_obs_per_s" in first:
+        met = "met" if first["concurrent_obs_per_s"] >= TARGET else "NOT MET"
+        lines.append(f"Target ≥ {TARGET:,} observations/s with the backfill and the sink running at once (the stub sending kept answers): "
+                     f"{met} ({first['concurrent_obs_per_s']:,}/s at {first['days']} days).")
     for r in results["runs"]:
         if "concurrent_s" in r:
             lines.append(f"Backfill and sink at once ({r['days']} days): {r['concurrent_s']:.2f} s from the backfill's start to the last observation "

@@ -36,6 +36,12 @@ public final class WeatherAPIStub: Sendable {
         public var openWeatherMapLimits: [QuotaWindow: Double] = ProviderPlan.openWeatherMapFree.limits
         public var openMeteoAPIKey: String? = nil
         public var openWeatherMapKey: String? = nil
+        /// Keep each Open-Meteo answer and send the same bytes when the same request comes again
+        /// (the same parameters on the same UTC day; with `current`, in the same 15-minute
+        /// step): for benchmarks,
+        /// so that the stub's own work of making a year of weather is left out of a second run.
+        /// Counting (quota, counters) is unchanged.
+        public var memoize = false
         /// The last days (UTC, today included) that the archive does not hold yet: with 5, the
         /// archive holds the days up to six days ago, and the forecast API's `past_days` serves
         /// the last five (``BackfillPlanner`` cuts a backfill the same way).
@@ -53,6 +59,8 @@ public final class WeatherAPIStub: Sendable {
         public var locations = 0
         public var hourlyRows = 0
         public var badRequests = 0
+        /// Answers sent again from ``Options/memoize``'s memory.
+        public var memoized = 0
         /// Every Open-Meteo request for hourly data that was answered, in arrival order.
         public var hourly: [HourlyRequest] = []
 
@@ -80,6 +88,8 @@ public final class WeatherAPIStub: Sendable {
     public let openMeteoQuota: StubQuota
     public let openWeatherMapQuota: StubQuota
     private let counters = Mutex(Counters())
+    /// Answers kept by ``Options/memoize``.
+    private let memo = Mutex<[String: [UInt8]]>([:])
     private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
     public let port: Int
 
@@ -299,6 +309,15 @@ public final class WeatherAPIStub: Sendable {
                     lastDay: Int64((end.timeIntervalSince1970 / 86_400).rounded(.up)) - 1))
             }
         }
+        // Hourly data changes with the UTC day (what the archive holds); `current` every 15 minutes.
+        let step = Int64(now.timeIntervalSince1970) / (current.isEmpty ? 86_400 : 900)
+        let memoKey = options.memoize
+            ? "\(archive) \(step) " + p.keys.sorted().map { "\($0)=\(p[$0]!)" }.joined(separator: "&")
+            : nil
+        if let memoKey, let kept = memo.withLock({ $0[memoKey] }) {
+            counters.withLock { $0.memoized += 1 }
+            return (200, kept)
+        }
         var w = JSONWriter(capacity: 256 + points.count * (current.count * 24 + hours * (hourly.count + 1) * 7))
         if points.count > 1 { w.raw("[") }
         for (i, (lat, lon)) in points.enumerated() {
@@ -358,6 +377,7 @@ public final class WeatherAPIStub: Sendable {
             w.raw("}")
         }
         if points.count > 1 { w.raw("]") }
+        if let memoKey { memo.withLock { $0[memoKey] = w.bytes } }
         return (200, w.bytes)
     }
 

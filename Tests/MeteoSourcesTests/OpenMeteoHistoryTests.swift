@@ -229,6 +229,23 @@ struct OpenMeteoHistoryTests {
         }
     }
 
+    @Test func aMemoizingStubSendsTheSameAnswerAgainAndStillCountsIt() async throws {
+        var options = WeatherAPIStub.Options()
+        options.memoize = true
+        try await WeatherAPIStub.with(options) { stub in
+            let source = OpenMeteoArchiveSource(configuration: configuration(stub), logger: Logger(label: "history-test"))
+            let now = Date()
+            let today = BackfillPlanner.day(now)
+            let chunk = BackfillChunk(endpoint: .archive, firstDay: today - 12, lastDay: today - 10, placeIDs: [Fixtures.berlin.id],
+                                      weight: CallWeight.openMeteo(variables: 12, days: 3, places: 1))
+            let first = try await source.fetch(chunk, places: [Fixtures.berlin], now: now)
+            let second = try await source.fetch(chunk, places: [Fixtures.berlin], now: now)
+            #expect(first.observations.count == 72 && second.observations == first.observations)
+            #expect(stub.stats.memoized == 1)
+            #expect(stub.stats.requests["/v1/archive"] == 2 && stub.openMeteoQuota.stats.accepted == 2)
+        }
+    }
+
     @Test func archiveDaysNotHeldYetAreMissingNotInvented() async throws {
         // An archive that lags by 8 days: the last days of an archive request come back null.
         var options = WeatherAPIStub.Options()

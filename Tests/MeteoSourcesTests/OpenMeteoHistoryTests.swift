@@ -229,15 +229,23 @@ struct OpenMeteoHistoryTests {
         }
     }
 
+    /// The archive source on the stub, and an archive request for one place over the days
+    /// `ages.upperBound` … `ages.lowerBound` days ago.
+    func archiveChunk(_ stub: WeatherAPIStub, ages: ClosedRange<Int64>, place: Place) -> (OpenMeteoArchiveSource, Date, BackfillChunk) {
+        let source = OpenMeteoArchiveSource(configuration: configuration(stub), logger: Logger(label: "history-test"))
+        let now = Date()
+        let today = BackfillPlanner.day(now)
+        let days = Double(ages.count)
+        let chunk = BackfillChunk(endpoint: .archive, firstDay: today - ages.upperBound, lastDay: today - ages.lowerBound,
+                                  placeIDs: [place.id], weight: CallWeight.openMeteo(variables: 12, days: days, places: 1))
+        return (source, now, chunk)
+    }
+
     @Test func aMemoizingStubSendsTheSameAnswerAgainAndStillCountsIt() async throws {
         var options = WeatherAPIStub.Options()
         options.memoize = true
         try await WeatherAPIStub.with(options) { stub in
-            let source = OpenMeteoArchiveSource(configuration: configuration(stub), logger: Logger(label: "history-test"))
-            let now = Date()
-            let today = BackfillPlanner.day(now)
-            let chunk = BackfillChunk(endpoint: .archive, firstDay: today - 12, lastDay: today - 10, placeIDs: [Fixtures.berlin.id],
-                                      weight: CallWeight.openMeteo(variables: 12, days: 3, places: 1))
+            let (source, now, chunk) = archiveChunk(stub, ages: 10...12, place: Fixtures.berlin)
             let first = try await source.fetch(chunk, places: [Fixtures.berlin], now: now)
             let second = try await source.fetch(chunk, places: [Fixtures.berlin], now: now)
             #expect(first.observations.count == 72 && second.observations == first.observations)
@@ -251,11 +259,8 @@ struct OpenMeteoHistoryTests {
         var options = WeatherAPIStub.Options()
         options.archiveLagDays = 8
         try await WeatherAPIStub.with(options) { stub in
-            let source = OpenMeteoArchiveSource(configuration: configuration(stub), logger: Logger(label: "history-test"))
-            let now = Date()
+            let (source, now, chunk) = archiveChunk(stub, ages: 6...9, place: Fixtures.strasbourg)
             let today = BackfillPlanner.day(now)
-            let chunk = BackfillChunk(endpoint: .archive, firstDay: today - 9, lastDay: today - 6, placeIDs: [Fixtures.strasbourg.id],
-                                      weight: CallWeight.openMeteo(variables: 12, days: 4, places: 1))
             let batch = try await source.fetch(chunk, places: [Fixtures.strasbourg], now: now)
             // The archive holds days up to today - 8: two of the four days.
             #expect(batch.observations.count == 48)

@@ -242,6 +242,11 @@ struct BackfillCommandTests {
             #expect(try await storeCount(dir) == 3 * 72)
             let after = try await MeteoProcess.runDetached(["gaps", "--format", "json"] + base)
             #expect(number(try json(after.stdout)["missing_hours"]) == 0)
+            // With no gap left, --fill-gaps asks for nothing and says so.
+            let requestsBefore = stub.stats.requests["/v1/archive"]
+            let nothing = try await MeteoProcess.runDetached(["backfill", "--archive-url", stub.archiveURL, "--fill-gaps"] + base)
+            #expect(nothing.status == 0 && nothing.stdout.hasPrefix("nothing to backfill"), "\(nothing.stdout)\(nothing.stderr)")
+            #expect(stub.stats.requests["/v1/archive"] == requestsBefore)
         }
     }
 

@@ -238,7 +238,9 @@ struct BackfillSummary {
     func text() -> String {
         let s = stats
         var line: String
-        if s.requests == 0 && s.skipped == s.chunks && failure == nil {
+        if s.chunks == 0 && failure == nil {
+            line = "nothing to backfill: no place-day of the selection needs it (with --fill-gaps: the store has every hour); published 0 events"
+        } else if s.requests == 0 && s.skipped == s.chunks && failure == nil {
             line = "nothing to backfill: an earlier run did the \(counted(s.chunks, "request")) of this backfill (checkpoint \(checkpoint)); published 0 events"
         } else {
             line = "backfill \(status): published \(formatCount(s.published)) events of \(BackfillPlanner.date(first)) … \(BackfillPlanner.date(last)) "

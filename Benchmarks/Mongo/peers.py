@@ -398,18 +398,42 @@ def cmd_ping(args) -> int:
     return 0
 
 
+def last_record(blob: bytes, count: int) -> bytes:
+    """The value of the last record of an embedded-log batch: each record is key, headers and
+    value, each a little-endian u32 length (0xFFFFFFFF: absent) and its bytes."""
+    i, value = 0, b""
+    for _ in range(count):
+        for field in range(3):
+            n = int.from_bytes(blob[i:i + 4], "little")
+            i += 4
+            if n == 0xFFFFFFFF:
+                continue
+            if field == 2:
+                value = blob[i:i + n]
+            i += n
+    return value
+
+
 def cmd_last_event(args) -> int:
     """Prints 'place_id<TAB>observed_at' of the last message of the topic in an embedded log."""
     if not os.path.exists(args.bus):
         raise BenchError(f"no embedded log at {args.bus}")
     con = sqlite3.connect(f"file:{args.bus}?mode=ro", uri=True, timeout=5)
     try:
-        row = con.execute("SELECT value FROM messages WHERE topic = ? ORDER BY partition DESC, offset DESC LIMIT 1",
-                          (args.topic,)).fetchone()
-        partitions = con.execute("SELECT count(DISTINCT partition) FROM messages WHERE topic = ?",
-                                 (args.topic,)).fetchone()[0]
+        # Each append is one row of `batches` (Sources/MeteoEmbedded/Log/RecordBatch.swift);
+        # logs written before batches hold one row a message in `messages`.
+        has_batches = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'batches'").fetchone() is not None
+        batch = con.execute("SELECT records, count FROM batches WHERE topic = ? ORDER BY first_offset DESC LIMIT 1",
+                            (args.topic,)).fetchone() if has_batches else None
+        row = None if batch else con.execute(
+            "SELECT value FROM messages WHERE topic = ? ORDER BY partition DESC, offset DESC LIMIT 1", (args.topic,)).fetchone()
+        partitions = con.execute(
+            "SELECT count(DISTINCT partition) FROM " + ("batches" if batch else "messages") + " WHERE topic = ?",
+            (args.topic,)).fetchone()[0]
     finally:
         con.close()
+    if batch:
+        row = (last_record(batch[0], batch[1]),)
     if row is None:
         raise BenchError(f"{args.bus} holds no message of topic {args.topic}")
     if partitions != 1:

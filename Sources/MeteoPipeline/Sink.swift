@@ -167,10 +167,17 @@ public final class Sink: Service {
         observations.reserveCapacity(messages.count)
         var deadLetters: [DeadLetter] = []
         let now = Date()
+        var strings = EventStrings()
         for message in messages {
+            // The usual case, a plain valid event, without the array of results.
+            if configuration.format == .auto || configuration.format == .event,
+               let o = EventCodec.decodeIfPlain(message.value, strings: &strings) {
+                observations.append(o)
+                continue
+            }
             var reasons: [String] = []
             do {
-                let results = try configuration.format.decode(message.value)
+                let results = try configuration.format.decode(message.value, strings: &strings)
                 if results.isEmpty { reasons.append("the payload holds no observation") }
                 for result in results {
                     switch result {

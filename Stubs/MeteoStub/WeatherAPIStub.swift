@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import MeteoCore
 import NIOCore
@@ -14,8 +15,9 @@ import Synchronization
 ///   `hourly=` with `past_days`/`forecast_days` or `start_date`/`end_date`. One location is an
 ///   object, several are an array in request order.
 /// - `GET|POST /v1/archive`: the historical archive: `start_date`, `end_date` and `hourly=`
-///   are required; hours the archive does not hold yet (the last ``archiveLagDays`` days) are
-///   `null`; a variable the archive does not have (`visibility`) is a 400 with Open-Meteo's reason.
+///   are required; hours the archive does not hold yet (the last ``Options/archiveLagDays`` days,
+///   today included) are `null`; a variable the archive does not have (`visibility`) is a 400 with
+///   Open-Meteo's reason.
 /// - Open-Meteo's weighted quota (``StubQuota``): a request weighs
 ///   `max(1, variables / 10) × max(1, days / 14) × locations`; a request that would take the
 ///   minute, hour, day or month over its limit gets a 429 `{"error":true,"reason":"Daily API
@@ -34,7 +36,15 @@ public final class WeatherAPIStub: Sendable {
         public var openWeatherMapLimits: [QuotaWindow: Double] = ProviderPlan.openWeatherMapFree.limits
         public var openMeteoAPIKey: String? = nil
         public var openWeatherMapKey: String? = nil
-        /// Days before today (UTC) that the archive does not hold yet.
+        /// Keep each Open-Meteo answer and send the same bytes when the same request comes again
+        /// (the same parameters on the same UTC day; with `current`, in the same 15-minute
+        /// step): for benchmarks,
+        /// so that the stub's own work of making a year of weather is left out of a second run.
+        /// Counting (quota, counters) is unchanged.
+        public var memoize = false
+        /// The last days (UTC, today included) that the archive does not hold yet: with 5, the
+        /// archive holds the days up to six days ago, and the forecast API's `past_days` serves
+        /// the last five (``BackfillPlanner`` cuts a backfill the same way).
         public var archiveLagDays: Int = 5
         public var clock: any MeteoClock = SystemClock()
         public var host = "127.0.0.1"
@@ -49,12 +59,37 @@ public final class WeatherAPIStub: Sendable {
         public var locations = 0
         public var hourlyRows = 0
         public var badRequests = 0
+        /// Answers sent again from ``Options/memoize``'s memory.
+        public var memoized = 0
+        /// Every Open-Meteo request for hourly data that was answered, in arrival order.
+        public var hourly: [HourlyRequest] = []
+
+        /// Place-days asked for by the hourly requests that were answered.
+        public var hourlyPlaceDays: Int { hourly.reduce(0) { $0 + $1.points.count * $1.days } }
+    }
+
+    /// One answered request for hourly data: where, and which UTC days (the first and the
+    /// last included, as days since 1970-01-01).
+    public struct HourlyRequest: Sendable, Hashable {
+        public var archive: Bool
+        public var points: [Point]
+        public var firstDay: Int64
+        public var lastDay: Int64
+        public var days: Int { Int(lastDay - firstDay + 1) }
+
+        /// Coordinates as sent (degrees).
+        public struct Point: Sendable, Hashable {
+            public var latitude: Double
+            public var longitude: Double
+        }
     }
 
     public let options: Options
     public let openMeteoQuota: StubQuota
     public let openWeatherMapQuota: StubQuota
     private let counters = Mutex(Counters())
+    /// Answers kept by ``Options/memoize``.
+    private let memo = Mutex<[String: [UInt8]]>([:])
     private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
     public let port: Int
 
@@ -122,7 +157,15 @@ public final class WeatherAPIStub: Sendable {
                     body.writeBuffer(&b)
                 case .end:
                     guard let request = head else { return }
-                    let (status, contentType, bytes) = respond(request, body: body)
+                    // Made on a Dispatch thread, not on the cooperative pool: a year of hourly
+                    // data is seconds of CPU, which would hold up every other task of a test
+                    // process running the stub.
+                    let requestBody = body
+                    let (status, contentType, bytes) = await withCheckedContinuation { continuation in
+                        DispatchQueue.global(qos: .userInitiated).async {
+                            continuation.resume(returning: self.respond(request, body: requestBody))
+                        }
+                    }
                     var headers = HTTPHeaders()
                     headers.add(name: "Content-Type", value: contentType)
                     headers.add(name: "Content-Length", value: String(bytes.count))
@@ -131,7 +174,9 @@ public final class WeatherAPIStub: Sendable {
                     try await outbound.write(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: headers)))
                     try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
                     try await outbound.write(.end(nil))
-                    if !keepAlive { return }
+                    // Without keep-alive the client closes once it has read the answer, which
+                    // ends the loop: returning here would close the channel while a large body
+                    // may still be queued, cutting it short.
                     head = nil
                 }
             }
@@ -253,10 +298,25 @@ public final class WeatherAPIStub: Sendable {
         let windMS = (p["wind_speed_unit"] ?? "kmh") == "ms"
         let unixtime = p["timeformat"] == "unixtime"
         let hours = hourly.isEmpty ? 0 : Int((end.timeIntervalSince(start) / 3600).rounded())
-        let holdsUntil = archive ? today.addingTimeInterval(-86_400 * Double(options.archiveLagDays)) : .distantFuture
+        let holdsUntil = archive ? today.addingTimeInterval(86_400 * Double(1 - options.archiveLagDays)) : .distantFuture
         counters.withLock {
             $0.locations += points.count
             $0.hourlyRows += points.count * hours
+            if hours > 0 {
+                $0.hourly.append(HourlyRequest(
+                    archive: archive, points: points.map { HourlyRequest.Point(latitude: $0.0, longitude: $0.1) },
+                    firstDay: Int64((start.timeIntervalSince1970 / 86_400).rounded(.down)),
+                    lastDay: Int64((end.timeIntervalSince1970 / 86_400).rounded(.up)) - 1))
+            }
+        }
+        // Hourly data changes with the UTC day (what the archive holds); `current` every 15 minutes.
+        let step = Int64(now.timeIntervalSince1970) / (current.isEmpty ? 86_400 : 900)
+        let memoKey = options.memoize
+            ? "\(archive) \(step) " + p.keys.sorted().map { "\($0)=\(p[$0]!)" }.joined(separator: "&")
+            : nil
+        if let memoKey, let kept = memo.withLock({ $0[memoKey] }) {
+            counters.withLock { $0.memoized += 1 }
+            return (200, kept)
         }
         var w = JSONWriter(capacity: 256 + points.count * (current.count * 24 + hours * (hourly.count + 1) * 7))
         if points.count > 1 { w.raw("[") }
@@ -317,6 +377,7 @@ public final class WeatherAPIStub: Sendable {
             w.raw("}")
         }
         if points.count > 1 { w.raw("]") }
+        if let memoKey { memo.withLock { $0[memoKey] = w.bytes } }
         return (200, w.bytes)
     }
 

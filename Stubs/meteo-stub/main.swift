@@ -40,8 +40,11 @@ struct MeteoStubCommand: AsyncParsableCommand {
     @Option(name: .customLong("owm-key"), help: "Require this appid on OpenWeatherMap requests (default: any non-empty one).")
     var owmKey: String?
 
-    @Option(name: .customLong("archive-lag-days"), help: "Days before today that the archive does not hold yet.")
+    @Option(name: .customLong("archive-lag-days"), help: "The last days (today included) that the archive does not hold yet.")
     var archiveLagDays = 5
+
+    @Flag(help: "Keep each hourly answer and send the same bytes for the same request again (benchmarks: the second run leaves out the stub's work).")
+    var memoize = false
 
     func run() async throws {
         var options = WeatherAPIStub.Options()
@@ -49,6 +52,7 @@ struct MeteoStubCommand: AsyncParsableCommand {
         options.openMeteoAPIKey = openMeteoAPIKey
         options.openWeatherMapKey = owmKey
         options.archiveLagDays = archiveLagDays
+        options.memoize = memoize
         if let openMeteoQuota { options.openMeteoLimits = try Self.limits(openMeteoQuota, base: options.openMeteoLimits) }
         if let owmQuota { options.openWeatherMapLimits = try Self.limits(owmQuota, base: options.openWeatherMapLimits) }
         let stub = try await WeatherAPIStub.bind(options)

@@ -58,7 +58,9 @@ struct CrashRecoveryTests {
     @Test func sigkillAtARandomMomentLosesNothing() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let expected = try await prepare(dir, ticks: 12)
+        // Enough events that the sink is still at work when it is killed (the embedded log's
+        // batches made it fast enough to store 12 polls before the first check).
+        let expected = try await prepare(dir, ticks: 60)
 
         let (process, _, _) = try MeteoProcess.start(["sink", "--batch-size", "500", "--data-dir", dir.path])
         // Wait until the sink is writing, then kill it mid-stream.

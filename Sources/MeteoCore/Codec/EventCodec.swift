@@ -14,35 +14,43 @@ public enum EventCodec {
 
     /// Encodes an observation as a version-1 event.
     public static func encode(_ o: Observation) -> [UInt8] {
-        var w = JSONWriter(capacity: 420)
-        w.raw("{\"v\":1")
-        write(o, into: &w, leadingComma: true)
-        w.raw("}")
-        return w.bytes
+        var encoder = EventEncoder()
+        return encoder.encode(o)
     }
 
     /// Writes the observation's fields (without braces) into `w`. Shared with the JSON of `meteo query`.
     public static func write(_ o: Observation, into w: inout JSONWriter, leadingComma: Bool) {
-        w.key("place_id", first: !leadingComma); w.string(o.placeID)
-        w.key("name"); w.string(o.name)
-        w.key("country"); w.string(o.country)
-        w.key("region"); if let r = o.region { w.string(r) } else { w.raw("null") }
-        w.key("latitude"); w.number(o.latitude)
-        w.key("longitude"); w.number(o.longitude)
-        w.key("observed_at"); w.string(ISO8601.string(from: o.observedAt))
-        w.key("source"); w.string(o.source)
-        w.key("temperature_c"); w.optional(o.temperatureC)
-        w.key("feels_like_c"); w.optional(o.feelsLikeC)
-        w.key("humidity_pct"); w.optional(o.humidityPct)
-        w.key("pressure_hpa"); w.optional(o.pressureHPa)
-        w.key("wind_speed_ms"); w.optional(o.windSpeedMS)
-        w.key("wind_direction_deg"); w.optional(o.windDirectionDeg)
-        w.key("wind_gust_ms"); w.optional(o.windGustMS)
-        w.key("cloud_cover_pct"); w.optional(o.cloudCoverPct)
-        w.key("visibility_m"); w.optional(o.visibilityM)
-        w.key("rain_mm"); w.optional(o.rainMM)
-        w.key("snow_mm"); w.optional(o.snowMM)
-        w.key("weather_code"); if let c = o.weatherCode { w.number(c) } else { w.raw("null") }
+        writePlace(o, into: &w, leadingComma: leadingComma)
+        w.raw(",\"observed_at\":"); w.time(o.observedAt)
+        w.raw(",\"source\":"); w.string(o.source)
+        writeValues(o, into: &w)
+    }
+
+    /// `"place_id":…` through `"longitude":…`: the fields of the place.
+    static func writePlace(_ o: Observation, into w: inout JSONWriter, leadingComma: Bool) {
+        if leadingComma { w.raw(",") }
+        w.raw("\"place_id\":"); w.string(o.placeID)
+        w.raw(",\"name\":"); w.string(o.name)
+        w.raw(",\"country\":"); w.string(o.country)
+        w.raw(",\"region\":"); if let r = o.region { w.string(r) } else { w.raw("null") }
+        w.raw(",\"latitude\":"); w.number(o.latitude)
+        w.raw(",\"longitude\":"); w.number(o.longitude)
+    }
+
+    /// `,"temperature_c":…` through `,"weather_code":…`: the measurements.
+    static func writeValues<W: JSONFragmentWriter>(_ o: Observation, into w: inout W) {
+        w.raw(",\"temperature_c\":"); w.optional(o.temperatureC)
+        w.raw(",\"feels_like_c\":"); w.optional(o.feelsLikeC)
+        w.raw(",\"humidity_pct\":"); w.optional(o.humidityPct)
+        w.raw(",\"pressure_hpa\":"); w.optional(o.pressureHPa)
+        w.raw(",\"wind_speed_ms\":"); w.optional(o.windSpeedMS)
+        w.raw(",\"wind_direction_deg\":"); w.optional(o.windDirectionDeg)
+        w.raw(",\"wind_gust_ms\":"); w.optional(o.windGustMS)
+        w.raw(",\"cloud_cover_pct\":"); w.optional(o.cloudCoverPct)
+        w.raw(",\"visibility_m\":"); w.optional(o.visibilityM)
+        w.raw(",\"rain_mm\":"); w.optional(o.rainMM)
+        w.raw(",\"snow_mm\":"); w.optional(o.snowMM)
+        w.raw(",\"weather_code\":"); if let c = o.weatherCode { w.number(c) } else { w.raw("null") }
     }
 
     /// Writes observations as a JSON array of objects with the event's fields (without `v`):

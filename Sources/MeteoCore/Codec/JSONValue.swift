@@ -1,3 +1,5 @@
+import Foundation
+
 /// A parsed JSON document. Meteo parses JSON itself so that every decoder can say exactly
 /// which field is wrong, refuse hostile input (deep nesting, invalid UTF-8, huge numbers)
 /// with a reason, and keep up with hundreds of thousands of events a second.
@@ -328,31 +330,54 @@ public struct JSONWriter: Sendable {
     /// Writes a finite number, or `null` for a non-finite one.
     public mutating func number(_ d: Double) {
         guard d.isFinite else { raw("null"); return }
-        // Integers and values of up to 4 decimals (most weather values) are written digit by
-        // digit: the first k for which n = d·10^k rounded gives back exactly d as n / 10^k.
-        // Dividing an integer below 2^53 by an exact power of ten is correctly rounded, so
-        // the text parses back to the same Double, and the smallest such k makes it the
-        // shortest text with that many decimals. Anything else takes the standard library's
-        // shortest round-trip form.
-        if abs(d) < 1e15 {
-            var scale = 1.0
-            for k in 0...4 {
-                let scaled = (d * scale).rounded()
-                if abs(scaled) < 9_007_199_254_740_992, scaled / scale == d {
-                    decimal(Int64(scaled), decimals: k)
-                    return
-                }
-                scale *= 10
-            }
+        let written = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maxShortNumber) { buffer -> Bool in
+            guard let n = Self.shortNumber(d, to: buffer.baseAddress!) else { return false }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<n]))
+            return true
         }
-        bytes.append(contentsOf: d.description.utf8)
+        if !written { bytes.append(contentsOf: d.description.utf8) }
     }
 
-    public mutating func number(_ i: Int) { decimal(Int64(i), decimals: 0) }
+    public mutating func number(_ i: Int) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maxShortNumber) { buffer in
+            let n = Self.decimal(Int64(i), decimals: 0, to: buffer.baseAddress!)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<n]))
+        }
+    }
 
-    /// Writes n · 10^-decimals: `-0.05` for (-5, 2), `12.3` for (123, 1), `7` for (7, 0).
-    private mutating func decimal(_ n: Int64, decimals k: Int) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+    /// The most bytes ``shortNumber(_:to:)`` and ``decimal(_:decimals:to:)`` write.
+    static let maxShortNumber = 32
+
+    /// Writes a finite number as ``number(_:)-(Double)`` does, at `p`, and returns the bytes
+    /// written; nil when it takes the standard library's form.
+    ///
+    /// Integers and values of up to 4 decimals (most weather values) are written digit by
+    /// digit: the first k for which n = d·10^k rounded gives back exactly d as n / 10^k.
+    /// Dividing an integer below 2^53 by an exact power of ten is correctly rounded, so the text
+    /// parses back to the same Double, and the smallest such k makes it the shortest text with
+    /// that many decimals. Anything else takes the standard library's shortest round-trip form.
+    @inline(__always)
+    static func shortNumber(_ d: Double, to p: UnsafeMutablePointer<UInt8>) -> Int? {
+        guard abs(d) < 1e15 else { return nil }
+        var scale = 1.0
+        for k in 0...4 {
+            let scaled = (d * scale).rounded()
+            if abs(scaled) < 9_007_199_254_740_992, scaled / scale == d {
+                return decimal(Int64(scaled), decimals: k, to: p)
+            }
+            scale *= 10
+        }
+        return nil
+    }
+
+    /// Writes n · 10^-decimals at `p` (`-0.05` for (-5, 2), `12.3` for (123, 1), `7` for (7, 0))
+    /// and returns the bytes written (at most ``maxShortNumber``).
+    @inline(__always)
+    static func decimal(_ n: Int64, decimals k: Int, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        // Digits from the right into a scratch area, then moved to the front.
+        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &scratch) { raw -> Int in
+            let buffer = raw.bindMemory(to: UInt8.self)
             var i = buffer.count
             var m = n.magnitude
             var written = 0
@@ -370,12 +395,26 @@ public struct JSONWriter: Sendable {
                 i -= 1
                 buffer[i] = UInt8(ascii: "-")
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[i...]))
+            let count = buffer.count - i
+            p.update(from: buffer.baseAddress! + i, count: count)
+            return count
         }
     }
 
     public mutating func optional(_ d: Double?) {
         if let d { number(d) } else { raw("null") }
+    }
+
+    /// Appends bytes that are already JSON (a fragment written earlier by a writer).
+    public mutating func raw(bytes fragment: [UInt8]) {
+        bytes.append(contentsOf: fragment)
+    }
+
+    /// A time as an ISO 8601 string (``ISO8601/string(from:)``), written without a String.
+    public mutating func time(_ date: Date) {
+        bytes.append(UInt8(ascii: "\""))
+        ISO8601.write(date, into: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     public mutating func key(_ k: String, first: Bool = false) {

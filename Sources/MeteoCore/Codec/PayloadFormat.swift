@@ -14,7 +14,14 @@ public enum PayloadFormat: String, Sendable, CaseIterable, CustomStringConvertib
     /// Decodes one message into observations. A payload that cannot be read at all throws;
     /// a payload with several cities (legacy box/city) returns one result per city.
     public func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws(MeteoError) -> [Result<Observation, MeteoError>] {
-        if self == .auto || self == .event, let fast = EventCodec.fastDecode(bytes) { return [.success(fast)] }
+        var strings = EventStrings()
+        return try decode(bytes, strings: &strings)
+    }
+
+    /// ``decode(_:)``, reusing the strings of the events decoded before with the same `strings`
+    /// (the sink keeps one per batch).
+    public func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes, strings: inout EventStrings) throws(MeteoError) -> [Result<Observation, MeteoError>] {
+        if self == .auto || self == .event, let fast = EventCodec.fastDecode(bytes, cache: &strings) { return [.success(fast)] }
         return try decode(try JSONValue.parse(bytes))
     }
 

@@ -7,6 +7,27 @@ import Foundation
 public enum ISO8601 {
     /// `2026-11-29T03:40:00Z`, with `.250` milliseconds only when the instant has them.
     public static func string(from date: Date) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        write(date, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends ``string(from:)``'s text to `out`.
+    public static func write(_ date: Date, into out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxLength) { buffer in
+            let n = write(date, to: buffer.baseAddress!)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<n]))
+        }
+    }
+
+    /// The longest text ``write(_:to:)`` writes: `2026-11-29T03:40:00.250Z`.
+    public static let maxLength = 24
+
+    /// Writes ``string(from:)``'s text at `p` (the event encoder's hot path, without a String)
+    /// and returns its length, at most ``maxLength``.
+    @inline(__always)
+    public static func write(_ date: Date, to p: UnsafeMutablePointer<UInt8>) -> Int {
         // Clamped to years 0001...9999, the range the format can write: a hostile time (1e300
         // seconds, NaN) must not trap converting to Int64; validation refuses such times with
         // a reason, and this only formats the message that says so.
@@ -22,29 +43,36 @@ public enum ISO8601 {
         var (days, secOfDay) = seconds.quotientAndRemainder(dividingBy: 86_400)
         if secOfDay < 0 { secOfDay += 86_400; days -= 1 }
         let (y, m, d) = civil(fromDays: days)
-        var out = [UInt8]()
-        out.reserveCapacity(24)
+        var i = 0
         func put(_ v: Int64, _ width: Int) {
-            let first = out.count
             var v = v
-            for _ in 0..<width { out.append(UInt8(ascii: "0")) }
-            for i in stride(from: first + width - 1, through: first, by: -1) {
-                out[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10)
+            for k in stride(from: i + width - 1, through: i, by: -1) {
+                p[k] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10)
                 v /= 10
             }
+            i += width
         }
-        put(y, 4); out.append(UInt8(ascii: "-")); put(m, 2); out.append(UInt8(ascii: "-")); put(d, 2)
-        out.append(UInt8(ascii: "T"))
-        put(secOfDay / 3600, 2); out.append(UInt8(ascii: ":")); put(secOfDay / 60 % 60, 2); out.append(UInt8(ascii: ":")); put(secOfDay % 60, 2)
-        if millis > 0 && millis < 1000 { out.append(UInt8(ascii: ".")); put(Int64(millis), 3) }
-        out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
+        func char(_ c: UInt8) {
+            p[i] = c
+            i += 1
+        }
+        put(y, 4); char(UInt8(ascii: "-")); put(m, 2); char(UInt8(ascii: "-")); put(d, 2)
+        char(UInt8(ascii: "T"))
+        put(secOfDay / 3600, 2); char(UInt8(ascii: ":")); put(secOfDay / 60 % 60, 2); char(UInt8(ascii: ":")); put(secOfDay % 60, 2)
+        if millis > 0 && millis < 1000 { char(UInt8(ascii: ".")); put(Int64(millis), 3) }
+        char(UInt8(ascii: "Z"))
+        return i
     }
 
     /// Parses `2026-11-29T03:40:00Z`, `2026-11-29T03:40:00.250Z`, `2026-11-29T03:40:00+01:00`,
     /// `2026-11-29T03:40` (UTC, as Open-Meteo writes it with `timezone=GMT`), `2026-11-29 03:40:00`, or `2026-11-29`.
     public static func date(from text: String) -> Date? {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { date(utf8: $0) }
+    }
+
+    /// ``date(from:)`` of UTF-8 bytes (the event decoder's hot path, without a String).
+    public static func date(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Date? {
         // Trimmed by index: removing the spaces one by one from the front took quadratic time
         // on a hostile 200 kB of them.
         var lo = 0
@@ -52,7 +80,7 @@ public enum ISO8601 {
         while lo < hi, bytes[lo] == 32 { lo += 1 }
         while hi > lo, bytes[hi - 1] == 32 { hi -= 1 }
         guard hi - lo <= 64 else { return nil }  // no valid time is longer
-        let s = bytes[lo..<hi].map { $0 }
+        let s = UnsafeBufferPointer(rebasing: bytes[lo..<hi])
         var i = 0
         func num(_ width: Int) -> Int64? {
             guard i + width <= s.count else { return nil }

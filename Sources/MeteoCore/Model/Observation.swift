@@ -20,7 +20,9 @@ public struct Observation: Sendable, Hashable, Codable {
     public var longitude: Double
     /// When the weather was observed (UTC).
     public var observedAt: Date
-    /// The source that produced it: `open-meteo`, `openweathermap`, `replay`, `synthetic`, `legacy-owm`.
+    /// The source that produced it: `open-meteo`, `openweathermap`, `replay`, `synthetic`, `legacy-owm`;
+    /// for backfilled history `open-meteo-archive` (the archive) or `open-meteo-recent` (the
+    /// forecast API's `past_days`).
     public var source: String
 
     /// Air temperature at 2 m, °C.

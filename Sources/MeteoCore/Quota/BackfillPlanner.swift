@@ -13,6 +13,14 @@ public struct BackfillChunk: Sendable, Hashable, Codable {
     /// The request's weight in the provider's quota.
     public var weight: Double
 
+    public init(endpoint: Endpoint, firstDay: Int64, lastDay: Int64, placeIDs: [String], weight: Double) {
+        self.endpoint = endpoint
+        self.firstDay = firstDay
+        self.lastDay = lastDay
+        self.placeIDs = placeIDs
+        self.weight = weight
+    }
+
     public var days: Int { Int(lastDay - firstDay + 1) }
     /// Hourly observations the chunk asks for.
     public var hours: Int { days * 24 * placeIDs.count }
@@ -97,8 +105,8 @@ public struct BackfillPlanner: Sendable, Hashable {
             let ids = groups[range]!
             for (first, last) in split(range) {
                 let days = Int(last - first + 1)
-                // The forecast API's past_days request also returns the day asked for ahead.
-                let weighedDays = range.endpoint == .recent ? Double(days + 1) : Double(days)
+                let weighedDays = range.endpoint == .recent
+                    ? Double(Self.recentRequest(firstDay: first, lastDay: last, today: today).days) : Double(days)
                 let variables = range.endpoint == .recent ? recentVariables : archiveVariables
                 let placeWeight = CallWeight.openMeteo(variables: variables, days: weighedDays)
                 var perRequest = min(plan.maxPlacesPerRequest, max(1, maxRowsPerRequest / (days * 24)))
@@ -113,6 +121,16 @@ public struct BackfillPlanner: Sendable, Hashable {
             }
         }
         return out
+    }
+
+    /// The forecast API's request for recent days: `past_days` reaches back to the first day
+    /// and `forecast_days` is 1 (today) when the last day is today, else 0. Open-Meteo weighs it
+    /// by `past_days + forecast_days` days; the hours after the last day asked for, and after now,
+    /// are dropped from its answer.
+    public static func recentRequest(firstDay: Int64, lastDay: Int64, today: Int64) -> (pastDays: Int, forecastDays: Int, days: Int) {
+        let past = Int(max(0, today - firstDay))
+        let forecast = lastDay >= today ? 1 : 0
+        return (past, forecast, max(1, past + forecast))
     }
 
     struct Range: Hashable {

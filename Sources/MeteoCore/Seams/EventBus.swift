@@ -109,7 +109,25 @@ extension EventConsumer {
 
 extension Sequence where Element == BusMessage {
     /// The commit positions just past the highest offset of each partition.
+    @inlinable
     public var commitPositions: [CommitPosition] {
+        // One topic and partition (the embedded log's every poll): no dictionaries.
+        var single: (topic: String, partition: Int, offset: Int64)?
+        var mixed = false
+        for m in self {
+            guard let s = single else {
+                single = (m.topic, m.partition, m.offset)
+                continue
+            }
+            guard m.partition == s.partition, m.topic == s.topic else {
+                mixed = true
+                break
+            }
+            if m.offset > s.offset { single = (s.topic, s.partition, m.offset) }
+        }
+        if !mixed {
+            return single.map { [CommitPosition(topic: $0.topic, partition: $0.partition, nextOffset: $0.offset + 1)] } ?? []
+        }
         var best: [String: [Int: Int64]] = [:]
         for m in self { best[m.topic, default: [:]][m.partition] = Swift.max(best[m.topic]?[m.partition] ?? -1, m.offset) }
         return best.flatMap { topic, parts in

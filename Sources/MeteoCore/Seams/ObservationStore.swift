@@ -96,6 +96,14 @@ public protocol ObservationStore: Sendable {
     /// Every observation the query selects, in batches of at most `batchSize`, in no particular
     /// order: for analyses that read more rows than fit comfortably as one array.
     func scan(_ query: ObservationQuery, batchSize: Int) -> AsyncThrowingStream<[Observation], any Error>
+
+    // Hour coverage, for `meteo gaps` and `meteo backfill --fill-gaps` (default in ObservationStore+Hours.swift).
+    /// The whole UTC hours in which each place has at least one observation, as sorted runs of
+    /// hour numbers (``HourCoverage``). `query` selects places and times (`placeIDs`, `region`,
+    /// `since`, `until`); its order, limit and cursor are ignored. A place with no observation
+    /// there is absent.
+    func observedHours(_ query: ObservationQuery) async throws -> [String: [Range<Int64>]]
+
     /// The latest observation of each place within `radiusKM` of a point, nearest first
     /// (ties by place id), at most `limit`.
     func latest(near point: GeoPoint, radiusKM: Double, limit: Int) async throws -> [NearbyObservation]

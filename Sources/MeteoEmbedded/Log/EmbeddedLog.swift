@@ -6,6 +6,12 @@ import Synchronization
 /// A durable, Kafka-like log in one SQLite file (`<data dir>/bus.sqlite`): topics, keyed
 /// appends with increasing offsets, consumer groups with committed offsets, and retention.
 ///
+/// Each append is one row of the `batches` table, holding its messages one after the other
+/// (``RecordBatch``, Kafka's record batch in its simplest form); offsets stay per message, and
+/// a consumer may start or commit anywhere inside a batch. Logs written before batches (one row
+/// per message, the `messages` table) are still read, before the batches: their offsets all come
+/// first.
+///
 /// It is the embedded stand-in for Kafka. Several processes may share the file (one
 /// `meteo ingest` and one `meteo sink`, say): SQLite's locks order their transactions. A
 /// publish returns only once its transaction has committed, so a `kill -9` of any process
@@ -28,7 +34,7 @@ public final class EmbeddedLog: Sendable {
     /// Opens (creating if needed) the log in `dataDir`.
     public static func open(dataDir: URL, retention: Duration = .seconds(7 * 86_400), logger: Logger) throws -> EmbeddedLog {
         let path = dataDir.appendingPathComponent(fileName).path
-        let connection = try SQLiteConnection.open(path: path, errorCode: .bus)
+        let connection = try SQLiteConnection.open(path: path, errorCode: .bus, pageSize: SQLiteStore.pageSize)
         try connection.execute("""
             CREATE TABLE IF NOT EXISTS messages (
                 topic TEXT NOT NULL,
@@ -47,6 +53,16 @@ public final class EmbeddedLog: Sendable {
                 next_offset INTEGER NOT NULL,
                 PRIMARY KEY (topic, partition)
             ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS batches (
+                topic TEXT NOT NULL,
+                partition INTEGER NOT NULL,
+                first_offset INTEGER NOT NULL,
+                count INTEGER NOT NULL,
+                timestamp_ms INTEGER NOT NULL,
+                records BLOB NOT NULL
+            );
+            CREATE UNIQUE INDEX IF NOT EXISTS batches_offset ON batches (topic, partition, first_offset);
+            CREATE INDEX IF NOT EXISTS batches_time ON batches (topic, timestamp_ms);
             CREATE TABLE IF NOT EXISTS group_offsets (
                 group_id TEXT NOT NULL,
                 topic TEXT NOT NULL,
@@ -70,9 +86,12 @@ public final class EmbeddedLog: Sendable {
     /// Releases the connection (it also closes when the last reference goes).
     public func close() async throws {}
 
-    /// Appends messages in one transaction and returns their offsets.
+    /// Appends messages in one transaction, as one batch, and returns their offsets.
     func append(_ messages: [OutgoingMessage], to topic: String) async throws -> Range<Int64> {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
+        // Encoded here, on the caller's task, so the connection's queue only writes.
+        let records = RecordBatch.encode(messages)
+        let count = Int64(messages.count)
         let range = try await connection.perform { db in
             try db.transaction { () throws -> Range<Int64> in
                 let end = try db.statement("SELECT next_offset FROM topic_ends WHERE topic = ?1 AND partition = 0")
@@ -80,27 +99,22 @@ public final class EmbeddedLog: Sendable {
                 let first: Int64 = try end.step() ? (end.int64(0) ?? 0) : 0
                 end.reset()
                 let insert = try db.statement(
-                    "INSERT INTO messages (topic, partition, offset, key, value, headers, timestamp_ms) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6)")
-                var offset = first
-                for m in messages {
-                    insert.reset()
-                    insert.bind(1, topic)
-                    insert.bind(2, offset)
-                    insert.bind(3, m.key)
-                    insert.bind(4, blob: m.value)
-                    insert.bind(5, m.headers.isEmpty ? nil : Self.encodeHeaders(m.headers))
-                    insert.bind(6, now)
-                    try insert.step()
-                    offset += 1
-                }
+                    "INSERT INTO batches (topic, partition, first_offset, count, timestamp_ms, records) VALUES (?1, 0, ?2, ?3, ?4, ?5)")
+                insert.bind(1, topic)
+                insert.bind(2, first)
+                insert.bind(3, count)
+                insert.bind(4, now)
+                insert.bind(5, blob: records)
+                try insert.step()
+                insert.reset()
                 let update = try db.statement("""
                     INSERT INTO topic_ends (topic, partition, next_offset) VALUES (?1, 0, ?2)
                     ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset
                     """)
                 update.bind(1, topic)
-                update.bind(2, offset)
+                update.bind(2, first + count)
                 try update.step()
-                return first..<offset
+                return first..<(first + count)
             }
         }
         try await applyRetentionIfDue(topic: topic)
@@ -127,17 +141,30 @@ public final class EmbeddedLog: Sendable {
     public func deleteExpired(topic: String, now: Date) async throws -> Int {
         let cutoff = Int64((now.timeIntervalSince1970 - retention.seconds) * 1000)
         return try await connection.perform { db in
-            let delete = try db.statement("DELETE FROM messages WHERE topic = ?1 AND timestamp_ms < ?2")
-            delete.bind(1, topic)
-            delete.bind(2, cutoff)
-            try delete.step()
-            return db.changes
+            try db.transaction { () throws -> Int in
+                let counted = try db.statement("SELECT coalesce(sum(count), 0) FROM batches WHERE topic = ?1 AND timestamp_ms < ?2")
+                counted.bind(1, topic)
+                counted.bind(2, cutoff)
+                let inBatches = try counted.step() ? Int(counted.int64(0) ?? 0) : 0
+                counted.reset()
+                let batches = try db.statement("DELETE FROM batches WHERE topic = ?1 AND timestamp_ms < ?2")
+                batches.bind(1, topic)
+                batches.bind(2, cutoff)
+                try batches.step()
+                let legacy = try db.statement("DELETE FROM messages WHERE topic = ?1 AND timestamp_ms < ?2")
+                legacy.bind(1, topic)
+                legacy.bind(2, cutoff)
+                try legacy.step()
+                return inBatches + db.changes
+            }
         }
     }
 
-    /// Reads up to `limit` messages from `offset` on.
+    /// Reads up to `limit` messages from `offset` on: first from the rows of a log written
+    /// before batches, then from the batches (the one that holds `offset` and those after).
     func read(topic: String, from offset: Int64, limit: Int) async throws -> [BusMessage] {
         try await connection.perform { db in
+            var out: [BusMessage] = []
             let select = try db.statement("""
                 SELECT offset, key, value, headers, timestamp_ms FROM messages
                 WHERE topic = ?1 AND partition = 0 AND offset >= ?2 ORDER BY offset LIMIT ?3
@@ -145,7 +172,6 @@ public final class EmbeddedLog: Sendable {
             select.bind(1, topic)
             select.bind(2, offset)
             select.bind(3, Int64(limit))
-            var out: [BusMessage] = []
             while try select.step() {
                 out.append(BusMessage(
                     topic: topic, partition: 0, offset: select.int64(0) ?? 0, key: select.text(1),
@@ -153,6 +179,26 @@ public final class EmbeddedLog: Sendable {
                     timestamp: Date(timeIntervalSince1970: Double(select.int64(4) ?? 0) / 1000)))
             }
             select.reset()
+            if !out.isEmpty { return out }
+            let batches = try db.statement("""
+                SELECT first_offset, count, timestamp_ms, records FROM batches
+                WHERE topic = ?1 AND partition = 0 AND first_offset >= coalesce(
+                    (SELECT max(first_offset) FROM batches WHERE topic = ?1 AND partition = 0 AND first_offset <= ?2), 0)
+                ORDER BY first_offset
+                """)
+            defer { batches.reset() }
+            batches.bind(1, topic)
+            batches.bind(2, offset)
+            while out.count < limit, try batches.step() {
+                let first = batches.int64(0) ?? 0
+                let count = Int(batches.int64(1) ?? 0)
+                guard first + Int64(count) > offset else { continue }
+                let timestamp = Date(timeIntervalSince1970: Double(batches.int64(2) ?? 0) / 1000)
+                try batches.withBlob(3) { (blob: UnsafeRawBufferPointer) throws(MeteoError) in
+                    try RecordBatch.decode(blob, count: count, first: first, from: offset, limit: limit, topic: topic,
+                                           timestamp: timestamp, into: &out)
+                }
+            }
             return out
         }
     }
@@ -214,12 +260,19 @@ public final class EmbeddedLog: Sendable {
                 return v
             }
             let messages = try scalar("SELECT count(*) FROM messages WHERE topic = ?1") { $0.bind(1, topic) }
+                + scalar("SELECT coalesce(sum(count), 0) FROM batches WHERE topic = ?1") { $0.bind(1, topic) }
             let end = try scalar("SELECT next_offset FROM topic_ends WHERE topic = ?1 AND partition = 0") { $0.bind(1, topic) }
             let committed = try scalar("SELECT next_offset FROM group_offsets WHERE group_id = ?1 AND topic = ?2 AND partition = 0") {
                 $0.bind(1, group)
                 $0.bind(2, topic)
             }
             let lag = try scalar("SELECT count(*) FROM messages WHERE topic = ?1 AND partition = 0 AND offset >= ?2") {
+                $0.bind(1, topic)
+                $0.bind(2, committed)
+            } + scalar("""
+                SELECT coalesce(sum(CASE WHEN first_offset >= ?2 THEN count ELSE max(0, first_offset + count - ?2) END), 0)
+                FROM batches WHERE topic = ?1 AND partition = 0
+                """) {
                 $0.bind(1, topic)
                 $0.bind(2, committed)
             }

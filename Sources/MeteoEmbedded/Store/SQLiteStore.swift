@@ -55,9 +55,14 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
         """
     }
 
+    /// The page size of a new store file: 16 KiB pages make the three indexes shallower and
+    /// split less under bulk writes (a backfill) than SQLite's default 4 KiB.
+    static let pageSize = 16_384
+
     /// Opens (creating if needed) the store in `dataDir`.
     public static func open(dataDir: URL, logger: Logger) throws -> SQLiteStore {
-        let connection = try SQLiteConnection.open(path: dataDir.appendingPathComponent(fileName).path, errorCode: .store)
+        let connection = try SQLiteConnection.open(path: dataDir.appendingPathComponent(fileName).path, errorCode: .store,
+                                                   pageSize: pageSize)
         try connection.execute("""
             CREATE TABLE IF NOT EXISTS observations (
             \(columnDefinitions(primaryKey: nil))
@@ -112,20 +117,53 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
                     snow_mm = ?19, weather_code = ?20 WHERE place_id = ?1 AND observed_at = ?2
                     """)
                 var newest: [String: Int] = [:]
-                for (i, o) in observations.enumerated() {
-                    insert.reset()
-                    Self.bind(o, to: insert)
-                    try insert.step()
-                    if db.changes == 1 {
-                        summary.inserted += 1
+                // In time order: the two indexes on time then take each hour's rows side by
+                // side, instead of one row in each of the batch's hours place after place (a
+                // backfill's order), which splits pages all over them.
+                let order = Self.timeOrder(observations)
+                // Rows go in groups of `rowsPerInsert` through one multi-row INSERT OR IGNORE; a
+                // group in which some keys were already stored (a replay) is then updated row by
+                // row, which rewrites the rows just inserted with the same values: the last
+                // observation of a key wins, as one row at a time would have it.
+                let many = try db.statement(Self.multiRowInsert)
+                var start = 0
+                while start < order.count {
+                    let group = order[start..<min(order.count, start + Self.rowsPerInsert)]
+                    start += group.count
+                    if group.count == Self.rowsPerInsert {
+                        many.rewind()
+                        for (r, i) in group.enumerated() { Self.bind(observations[i], to: many, row: r) }
+                        try many.step()
+                        let inserted = db.changes
+                        summary.inserted += inserted
+                        if inserted < group.count {
+                            summary.updated += group.count - inserted
+                            for i in group {
+                                update.rewind()
+                                Self.bind(observations[i], to: update)
+                                try update.step()
+                            }
+                        }
                     } else {
-                        update.reset()
-                        Self.bind(o, to: update)
-                        try update.step()
-                        summary.updated += 1
+                        for i in group {
+                            insert.rewind()
+                            Self.bind(observations[i], to: insert)
+                            try insert.step()
+                            if db.changes == 1 {
+                                summary.inserted += 1
+                            } else {
+                                update.rewind()
+                                Self.bind(observations[i], to: update)
+                                try update.step()
+                                summary.updated += 1
+                            }
+                        }
                     }
-                    if let j = newest[o.placeID], observations[j].observedAt > o.observedAt { continue }
-                    newest[o.placeID] = i
+                    for i in group {
+                        let o = observations[i]
+                        if let j = newest[o.placeID], observations[j].observedAt > o.observedAt { continue }
+                        newest[o.placeID] = i
+                    }
                 }
                 let latest = try db.statement("""
                     INSERT INTO latest (place_id, observed_at, region) VALUES (?1, ?2, ?3)
@@ -162,27 +200,48 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
         }
     }
 
-    static func bind(_ o: Observation, to s: SQLiteStatement) {
-        s.bind(1, o.placeID)
-        s.bind(2, ObservationKey(placeID: o.placeID, observedAt: o.observedAt).epochSeconds)
-        s.bind(3, o.name)
-        s.bind(4, o.country)
-        s.bind(5, o.region)
-        s.bind(6, o.latitude)
-        s.bind(7, o.longitude)
-        s.bind(8, o.source)
-        s.bind(9, o.temperatureC)
-        s.bind(10, o.feelsLikeC)
-        s.bind(11, o.humidityPct)
-        s.bind(12, o.pressureHPa)
-        s.bind(13, o.windSpeedMS)
-        s.bind(14, o.windDirectionDeg)
-        s.bind(15, o.windGustMS)
-        s.bind(16, o.cloudCoverPct)
-        s.bind(17, o.visibilityM)
-        s.bind(18, o.rainMM)
-        s.bind(19, o.snowMM)
-        s.bind(20, o.weatherCode)
+    /// The indexes of `observations` by observed time (stable: ties keep their order).
+    static func timeOrder(_ observations: [Observation]) -> [Int] {
+        let times = observations.map { $0.observedAt.timeIntervalSince1970 }
+        var sorted = true
+        for i in times.indices.dropFirst() where times[i] < times[i - 1] {
+            sorted = false
+            break
+        }
+        if sorted { return Array(observations.indices) }
+        return observations.indices.sorted { times[$0] != times[$1] ? times[$0] < times[$1] : $0 < $1 }
+    }
+
+    /// Rows per multi-row INSERT: fewer statement executions per row, and 1,000 parameters,
+    /// far below SQLite's limit.
+    static let rowsPerInsert = 50
+
+    static let multiRowInsert = "INSERT OR IGNORE INTO observations (\(columns)) VALUES "
+        + (0..<rowsPerInsert).map { r in "(" + (1...20).map { "?\(r * 20 + $0)" }.joined(separator: ", ") + ")" }.joined(separator: ", ")
+
+    /// Binds the observation's 20 columns to parameters `row × 20 + 1` … `row × 20 + 20`.
+    static func bind(_ o: Observation, to s: SQLiteStatement, row: Int = 0) {
+        let b = Int32(row * 20)
+        s.bind(b + 1, o.placeID)
+        s.bind(b + 2, ObservationKey(placeID: o.placeID, observedAt: o.observedAt).epochSeconds)
+        s.bind(b + 3, o.name)
+        s.bind(b + 4, o.country)
+        s.bind(b + 5, o.region)
+        s.bind(b + 6, o.latitude)
+        s.bind(b + 7, o.longitude)
+        s.bind(b + 8, o.source)
+        s.bind(b + 9, o.temperatureC)
+        s.bind(b + 10, o.feelsLikeC)
+        s.bind(b + 11, o.humidityPct)
+        s.bind(b + 12, o.pressureHPa)
+        s.bind(b + 13, o.windSpeedMS)
+        s.bind(b + 14, o.windDirectionDeg)
+        s.bind(b + 15, o.windGustMS)
+        s.bind(b + 16, o.cloudCoverPct)
+        s.bind(b + 17, o.visibilityM)
+        s.bind(b + 18, o.rainMM)
+        s.bind(b + 19, o.snowMM)
+        s.bind(b + 20, o.weatherCode)
     }
 
     static func observation(from s: SQLiteStatement) -> Observation {
@@ -277,6 +336,47 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
             }
             cursor.advance(to: page.count < size ? nil : last)
             return page.isEmpty ? nil : page
+        }
+    }
+
+    /// One query over the unique index on (place_id, observed_at), which covers it and gives
+    /// the rows in (place, time) order: each place's hours are merged into runs as they come,
+    /// without the temporary B-tree a `GROUP BY place_id, observed_at / 3600` would sort in.
+    public func observedHours(_ query: ObservationQuery) async throws -> [String: [Range<Int64>]] {
+        if let ids = query.placeIDs, ids.isEmpty { return [:] }
+        var selection = query
+        selection.after = nil
+        let (clauses, bind) = Self.filter(selection, firstParameter: 1)
+        let sql = "SELECT place_id, observed_at / 3600 FROM observations INDEXED BY observations_key"
+            + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
+            + " ORDER BY place_id, observed_at"
+        return try await connection.perform { db in
+            let s = try db.prepare(sql)
+            defer { s.finalize() }
+            bind(s)
+            var out: [String: [Range<Int64>]] = [:]
+            var place: [UInt8] = []
+            var runs: [Range<Int64>] = []
+            func flush() {
+                if !runs.isEmpty { out[String(decoding: place, as: UTF8.self)] = runs }
+                runs.removeAll(keepingCapacity: true)
+            }
+            while try s.step() {
+                let hour = s.int64(1) ?? 0
+                if !s.textEquals(0, place) {
+                    flush()
+                    place = s.textBytes(0)
+                }
+                if let last = runs.last, hour < last.upperBound {
+                    continue  // another observation in the same hour
+                } else if let last = runs.last, last.upperBound == hour {
+                    runs[runs.count - 1] = last.lowerBound..<(hour + 1)
+                } else {
+                    runs.append(hour..<(hour + 1))
+                }
+            }
+            flush()
+            return out
         }
     }
 

@@ -4,6 +4,7 @@ import Logging
 import MeteoCore
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// One HTTP request as the sources describe it.
 struct HTTPRequestSpec: Sendable {
@@ -13,6 +14,18 @@ struct HTTPRequestSpec: Sendable {
     var body: [UInt8]? = nil
     /// What the request costs in the provider's quota (Open-Meteo weighs places, variables and days).
     var weight: Double = 1
+}
+
+/// Where the time of a request went: waiting for quota, and waiting for answers (retries and
+/// their backoff included). Filled by ``HTTPTransport/send(_:timing:describe:decode:)``.
+final class TransportTiming: Sendable {
+    private let state = Mutex((quotaWait: Duration.zero, http: Duration.zero))
+
+    func add(quotaWait: Duration) { state.withLock { $0.quotaWait += quotaWait } }
+    func add(http: Duration) { state.withLock { $0.http += http } }
+
+    var quotaWait: Duration { state.withLock { $0.quotaWait } }
+    var http: Duration { state.withLock { $0.http } }
 }
 
 /// A complete HTTP response (body collected, capped).
@@ -85,6 +98,7 @@ struct HTTPTransport: Sendable {
     ///   `CancellationError`.
     func send<T: Sendable>(
         _ request: HTTPRequestSpec,
+        timing: TransportTiming? = nil,
         describe: (HTTPResponseData) -> MeteoError,
         decode: (HTTPResponseData) throws(MeteoError) -> T
     ) async throws -> T {
@@ -94,8 +108,10 @@ struct HTTPTransport: Sendable {
         while true {
             try Task.checkCancellation()
             let outcome: Outcome<T> = try await semaphore.withPermit {
+                let asked = ContinuousClock.now
                 try await quota?.acquire(request.weight)
-                return try await once(request, safeURL: safeURL, describe: describe, decode: decode)
+                timing?.add(quotaWait: ContinuousClock.now - asked)
+                return try await once(request, safeURL: safeURL, timing: timing, describe: describe, decode: decode)
             }
             switch outcome {
             case .success(let value):
@@ -126,20 +142,24 @@ struct HTTPTransport: Sendable {
                     LoggingKeys.delay: "\(delay.seconds)",
                     LoggingKeys.error: "\(error.message)",
                 ])
+                let slept = ContinuousClock.now
                 try await Task.sleep(for: delay)
+                timing?.add(http: ContinuousClock.now - slept)
                 attempt += 1
             }
         }
     }
 
     private func once<T: Sendable>(
-        _ spec: HTTPRequestSpec, safeURL: String,
+        _ spec: HTTPRequestSpec, safeURL: String, timing: TransportTiming?,
         describe: (HTTPResponseData) -> MeteoError,
         decode: (HTTPResponseData) throws(MeteoError) -> T
     ) async throws -> Outcome<T> {
         let host = URL(string: spec.url)?.host ?? "the server"
         let response: HTTPResponseData
         do {
+            let sent = ContinuousClock.now
+            defer { timing?.add(http: ContinuousClock.now - sent) }
             response = try await fetch(spec)
         } catch is CancellationError {
             throw CancellationError()

@@ -88,47 +88,15 @@ enum OpenMeteoResponseDecoder {
         }
         let perHour = 3600 / interval
 
-        func speed(_ key: String) throws(MeteoError) -> Double? {
+        func converted(_ key: String) throws(MeteoError) -> Double? {
             guard let v = try value(key) else { return nil }
-            switch try unit(key) ?? "m/s" {
-            case "m/s", "ms": return v
-            case "km/h", "kmh": return v / 3.6
-            case "mp/h", "mph": return v * 0.44704
-            case "kn", "kt", "knots": return v * 0.514444
-            case let u: throw MeteoError(code: .malformedPayload, "unknown unit '\(u)' of \(p("current.\(key)")); ask for wind_speed_unit=ms")
-            }
-        }
-        func temperature(_ key: String) throws(MeteoError) -> Double? {
-            guard let v = try value(key) else { return nil }
-            switch try unit(key) ?? "°C" {
-            case "°C", "C", "celsius": return v
-            case "°F", "F", "fahrenheit": return (v - 32) * 5 / 9
-            case let u: throw MeteoError(code: .malformedPayload, "unknown unit '\(u)' of \(p("current.\(key)"))")
-            }
-        }
-        func millimetres(_ key: String, defaultUnit: String) throws(MeteoError) -> Double? {
-            guard let v = try value(key) else { return nil }
-            switch try unit(key) ?? defaultUnit {
-            case "mm": return v
-            case "cm": return v * 10
-            case "inch", "in": return v * 25.4
-            case let u: throw MeteoError(code: .malformedPayload, "unknown unit '\(u)' of \(p("current.\(key)"))")
-            }
-        }
-        func metres(_ key: String) throws(MeteoError) -> Double? {
-            guard let v = try value(key) else { return nil }
-            switch try unit(key) ?? "m" {
-            case "m": return v
-            case "ft": return v * 0.3048
-            case "km": return v * 1000
-            case let u: throw MeteoError(code: .malformedPayload, "unknown unit '\(u)' of \(p("current.\(key)"))")
-            }
+            return try OpenMeteoUnits.conversion(.of(key), unit: try unit(key), path: p("current.\(key)")).apply(v)
         }
 
         // Snowfall: depth of fresh snow (cm by default); 7 cm of snow ≈ 10 mm of water.
-        let snowWater = try millimetres("snowfall", defaultUnit: "cm").map { $0 / 7 }
-        var rain = try millimetres("rain", defaultUnit: "mm")
-        if rain == nil, let precipitation = try millimetres("precipitation", defaultUnit: "mm"), (snowWater ?? 0) == 0 {
+        let snowWater = try converted("snowfall").map(OpenMeteoUnits.snowWater(fromSnowMM:))
+        var rain = try converted("rain")
+        if rain == nil, let precipitation = try converted("precipitation"), (snowWater ?? 0) == 0 {
             rain = precipitation
         }
         let code = try current.optionalInt("weather_code", path: p("current.weather_code"))
@@ -142,15 +110,15 @@ enum OpenMeteoResponseDecoder {
             longitude: place.longitude,
             observedAt: observedAt,
             source: source,
-            temperatureC: try temperature("temperature_2m"),
-            feelsLikeC: try temperature("apparent_temperature"),
+            temperatureC: try converted("temperature_2m"),
+            feelsLikeC: try converted("apparent_temperature"),
             humidityPct: try value("relative_humidity_2m"),
             pressureHPa: try value("pressure_msl"),
-            windSpeedMS: try speed("wind_speed_10m"),
+            windSpeedMS: try converted("wind_speed_10m"),
             windDirectionDeg: try value("wind_direction_10m"),
-            windGustMS: try speed("wind_gusts_10m"),
+            windGustMS: try converted("wind_gusts_10m"),
             cloudCoverPct: try value("cloud_cover"),
-            visibilityM: try metres("visibility"),
+            visibilityM: try converted("visibility"),
             rainMM: rain.map { $0 * perHour },
             snowMM: snowWater.map { $0 * perHour },
             weatherCode: code

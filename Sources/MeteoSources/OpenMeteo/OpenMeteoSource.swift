@@ -122,7 +122,13 @@ public struct OpenMeteoSource: WeatherSource {
 
     /// The request for one batch: a `GET`, or a form `POST` when the URL would be too long.
     func request(for places: [Place]) -> HTTPRequestSpec {
-        let query = Self.formEncode(parameters(for: places))
+        Self.request(endpoint: endpoint, parameters: parameters(for: places), maxURLLength: maxURLLength)
+    }
+
+    /// A `GET` of `endpoint` with `parameters`, or a form `POST` when the URL would be longer
+    /// than `maxURLLength`.
+    static func request(endpoint: String, parameters: [(String, String)], maxURLLength: Int) -> HTTPRequestSpec {
+        let query = formEncode(parameters)
         let separator = endpoint.contains("?") ? "&" : "?"
         let url = endpoint + separator + query
         if url.utf8.count <= maxURLLength { return HTTPRequestSpec(method: .GET, url: url) }
@@ -131,10 +137,16 @@ public struct OpenMeteoSource: WeatherSource {
                                body: Array(query.utf8))
     }
 
+    /// The places' coordinates, as Open-Meteo takes them.
+    static func coordinates(_ places: [Place]) -> [(String, String)] {
+        [
+            ("latitude", places.map { coordinate($0.latitude) }.joined(separator: ",")),
+            ("longitude", places.map { coordinate($0.longitude) }.joined(separator: ",")),
+        ]
+    }
+
     func parameters(for places: [Place]) -> [(String, String)] {
-        var out: [(String, String)] = [
-            ("latitude", places.map { Self.coordinate($0.latitude) }.joined(separator: ",")),
-            ("longitude", places.map { Self.coordinate($0.longitude) }.joined(separator: ",")),
+        var out: [(String, String)] = Self.coordinates(places) + [
             ("current", Self.currentVariables.joined(separator: ",")),
             ("forecast_days", "1"),
             ("wind_speed_unit", "ms"),

@@ -80,13 +80,10 @@ struct PlanCommand: AsyncParsableCommand {
             }
             var backfill: (BackfillEstimate, Int64, Int64)?
             if let since {
-                guard let plan = configuration.providerPlan, plan.provider == .openMeteo else {
-                    throw MeteoError(code: .invalidConfiguration, "a backfill comes from Open-Meteo's archive: use --source open-meteo (the default) with --since")
-                }
+                let plan = try Planning.historyPlan(configuration)
                 let (first, last) = try BackfillRange.days(since: since, until: until)
-                let planner = OpenMeteoHistory.planner(plan)
-                let chunks = planner.chunks(places.map { .init(placeID: $0.id, firstDay: first, lastDay: last) },
-                                            today: BackfillPlanner.day(Date()))
+                let (planner, chunks) = Planning.backfillChunks(
+                    plan: plan, needs: places.map { .init(placeID: $0.id, firstDay: first, lastDay: last) }, today: BackfillPlanner.day(Date()))
                 backfill = (planner.estimate(chunks), first, last)
             }
             switch format {

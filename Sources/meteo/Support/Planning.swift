@@ -42,6 +42,22 @@ enum Planning {
         return Schedule(interval: configuration.interval, estimate: planner.estimate(places: places, interval: configuration.interval), auto: false)
     }
 
+    /// The requests of a backfill of `needs` under `plan`, cut by the one planner that `meteo
+    /// plan` prints and `meteo backfill` follows, so that their figures agree.
+    static func backfillChunks(plan: ProviderPlan, needs: [BackfillPlanner.Need], today: Int64) -> (BackfillPlanner, [BackfillChunk]) {
+        let planner = OpenMeteoHistory.planner(plan)
+        return (planner, planner.chunks(needs, today: today))
+    }
+
+    /// The plan of a backfill: Open-Meteo's, whatever `--source` says (history comes from its
+    /// archive).
+    static func historyPlan(_ configuration: MeteoConfiguration) throws(MeteoError) -> ProviderPlan {
+        guard let plan = configuration.providerPlan, plan.provider == .openMeteo else {
+            throw MeteoError(code: .invalidConfiguration, "a backfill comes from Open-Meteo's archive: use --source open-meteo (the default) with --since")
+        }
+        return plan
+    }
+
     /// `8,476 of 10,000 calls a day` for the tightest window of a schedule that fits.
     static func headroom(_ estimate: LivePlan) -> String {
         let tightest = QuotaWindow.allCases.compactMap { w -> (QuotaWindow, Double, Double)? in

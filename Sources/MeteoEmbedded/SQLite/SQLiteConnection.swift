@@ -55,6 +55,13 @@ final class SQLiteConnection: @unchecked Sendable {
             if let db { sqlite_nio_sqlite3_close_v2(db) }
             throw SQLiteConnection.error(rc, message, path: path, code: errorCode)
         }
+        // A file SQLite could only open read-only (a read-only disk or file) would stay so for
+        // the life of the connection, even once the disk is writable again: every write would
+        // fail until a restart. Refused here, with the reason, so that the process stops.
+        if sqlite_nio_sqlite3_db_readonly(db, "main") == 1 {
+            sqlite_nio_sqlite3_close_v2(db)
+            throw SQLiteConnection.error(SQLITE_READONLY, "the database can only be opened read-only", path: path, code: errorCode)
+        }
         let connection = SQLiteConnection(handle: db, path: path, errorCode: errorCode)
         sqlite_nio_sqlite3_busy_timeout(db, Int32(busyTimeout.seconds * 1000))
         // Only takes effect on a database without tables yet, before it is in WAL mode.

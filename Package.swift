@@ -63,6 +63,7 @@ let package = Package(
                 "MeteoCore",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .target(
@@ -246,12 +247,14 @@ let package = Package(
         ),
         .testTarget(
             name: "MeteoEmbeddedTests",
-            dependencies: ["MeteoCore", "MeteoEmbedded", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["MeteoCore", "MeteoEmbedded", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(
             name: "MeteoPipelineTests",
             dependencies: ["MeteoCore", "MeteoPipeline", "MeteoEmbedded", "MeteoSources", "MeteoStub",
                            .product(name: "Logging", package: "swift-log"),
+                           .product(name: "MetricsTestKit", package: "swift-metrics"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .testTarget(

@@ -11,13 +11,15 @@ import MeteoCore
 /// - database `meteo` (``database``), collection `observations`: one document per place and
 ///   observed time, `_id` = `"<place_id>@<observed_at ISO 8601>"`;
 /// - collection `latest`: the newest observation of each place, `_id` = place id;
-/// - collection `dead_letters`: what could not be stored, `_id` = `"<topic>/<partition>/<offset>"`.
+/// - collection `dead_letters`: what could not be stored, `_id` = `"<topic>/<partition>/<offset>/<fingerprint>"`
+///   (``DeadLetter/fingerprint``: a hash of the payload and the message timestamp).
 public struct MongoConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// The connection string.
     public var uri: String
     /// Database of Meteo's collections; default `meteo`.
     public var database: String
-    /// Write concern of the sink's bulk writes: `majority` (default) or a number of nodes.
+    /// Write concern of the sink's bulk writes: `majority` (default) or a number of nodes, at
+    /// least 1: `0` (unacknowledged), here or as `w=0` in the URI, is refused by ``validate()``.
     public var writeConcern: String
     /// Application name the server sees in its logs and `currentOp`.
     public var appName: String
@@ -48,6 +50,28 @@ public struct MongoConfiguration: Sendable, Hashable, CustomStringConvertible {
             throw MeteoError(code: .invalidConfiguration,
                              "invalid MongoDB write concern '\(writeConcern.prefix(40))': use majority or a number of nodes such as 1")
         }
+        // An unacknowledged write (w=0) returns before the server has it: the sink would commit
+        // offsets for writes that may never happen.
+        if writeConcern == "0" {
+            throw MeteoError(code: .invalidConfiguration,
+                             "MongoDB write concern 0 (unacknowledged) is refused: the sink commits offsets only after an acknowledged write; use --write-concern majority (default) or 1")
+        }
+        if Self.uriOption("w", in: uri) == "0" {
+            throw MeteoError(code: .invalidConfiguration,
+                             "the MongoDB URI asks for w=0 (unacknowledged writes), which is refused: the sink commits offsets only after an acknowledged write; remove w=0 from the URI")
+        }
+    }
+
+    /// The value of a connection string option (`?w=0&…`), its name matched without case; nil when absent.
+    static func uriOption(_ name: String, in uri: String) -> String? {
+        guard let query = uri.firstIndex(of: "?") else { return nil }
+        for pair in uri[uri.index(after: query)...].split(whereSeparator: { $0 == "&" || $0 == ";" }) {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == name.lowercased() {
+                return (parts[1].removingPercentEncoding ?? String(parts[1])).trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return nil
     }
 
     /// The URI with its password replaced by `***`.

@@ -216,12 +216,14 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
         try outcome.requireOnlyDuplicates("cannot record dead letters in MongoDB")
     }
 
-    /// A dead letter's `_id`: its source position (`topic/partition/offset`), so that a
-    /// redelivered message is recorded once; for a document the server refused, the
+    /// A dead letter's `_id`: its source position and fingerprint
+    /// (`topic/partition/offset/fingerprint`, see ``DeadLetter/fingerprint``), so that a
+    /// redelivered message is recorded once and another message at a position used again
+    /// (offsets restarted) is recorded too; for a document the server refused, the
     /// observation's own key (`mongodb:<db>.observations/<place>@<time>`).
     static func deadLetterID(_ d: DeadLetter) -> String {
         if d.topic.hasPrefix("mongodb:"), let key = d.key { return "\(d.topic)/\(key)" }
-        return "\(d.topic)/\(d.partition)/\(d.offset)"
+        return "\(d.topic)/\(d.partition)/\(d.offset)/\(d.fingerprint)"
     }
 
     // MARK: Bulk writes

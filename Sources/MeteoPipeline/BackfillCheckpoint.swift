@@ -166,10 +166,6 @@ public final class BackfillCheckpoint: Sendable {
         }
         close(fd)
         guard rename(temporary, url.path) == 0 else { throw failure("replace") }
-        let dirFD = open(directory.path, O_RDONLY | O_CLOEXEC)
-        if dirFD >= 0 {
-            _ = fsync(dirFD)
-            close(dirFD)
-        }
+        try FileSync.directory(directory.path)
     }
 }

@@ -12,17 +12,26 @@ import Glibc
 ///
 /// Each line is one observation, exactly the event JSON of the bus and of `meteo query`. Each
 /// file is written whole under a hidden temporary name (`.part-….jsonl.tmp`, which Spark
-/// skips), flushed to disk, then renamed: a reader sees a whole file or none. A batch that is
+/// skips), flushed to disk, then renamed, and its folder flushed (and the folders above it
+/// when it is new): a reader sees a whole file or none, and a file the sink committed
+/// survives a power cut. A batch that is
 /// written again after a crash (at-least-once) adds its rows again in a new file, so readers
 /// count (place_id, observed_at) once.
 public final class LakeWriter: Sendable {
     public let directory: URL
     public let writerID: String
     private let sequence: Mutex<Int>
+    /// Flushes a directory (``FileSync/directory(_:)``; tests pass one that fails).
+    private let syncDirectory: @Sendable (String) throws(MeteoError) -> Void
 
     /// `writerID` names this writer's files (letters, digits, `-` and `_`); the sequence goes
     /// on from the highest one of this writer already in the lake.
-    public init(directory: URL, writerID: String) throws(MeteoError) {
+    public convenience init(directory: URL, writerID: String) throws(MeteoError) {
+        try self.init(directory: directory, writerID: writerID, syncDirectory: FileSync.directory)
+    }
+
+    init(directory: URL, writerID: String, syncDirectory: @escaping @Sendable (String) throws(MeteoError) -> Void) throws(MeteoError) {
+        self.syncDirectory = syncDirectory
         guard !writerID.isEmpty, writerID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
             throw MeteoError(code: .invalidConfiguration, "a lake writer id is letters, digits, - and _ only (got '\(writerID)')")
         }
@@ -66,6 +75,7 @@ public final class LakeWriter: Sendable {
                 bytes += EventCodec.encode(o)
                 bytes.append(0x0A)
             }
+            let newFolder = !FileManager.default.fileExists(atPath: folder.path)
             do {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                 _ = FileManager.default.createFile(atPath: temporary.path, contents: nil)
@@ -75,6 +85,13 @@ public final class LakeWriter: Sendable {
                 try handle.close()
                 guard rename(temporary.path, final.path) == 0 else {
                     throw MeteoError(code: .io, "cannot rename \(temporary.path) to \(name): \(String(cString: strerror(errno)))")
+                }
+                // The rename is durable once the folder is; a new folder needs its parents too
+                // (date=…, then the lake directory).
+                try syncDirectory(folder.path)
+                if newFolder {
+                    try syncDirectory(folder.deletingLastPathComponent().path)
+                    try syncDirectory(directory.path)
                 }
             } catch let error as MeteoError {
                 throw error

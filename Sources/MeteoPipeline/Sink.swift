@@ -5,12 +5,6 @@ import Metrics
 import ServiceLifecycle
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Reads the bus in batches and writes them to the store; commits the bus offsets of a batch
 /// only after the store has acknowledged its write.
 ///
@@ -33,20 +27,21 @@ public final class Sink: Service {
         public var stopWhenIdle: (@Sendable () async -> Bool)?
         /// Longest pause between two tries of a failing store write.
         public var maxRetryDelay: Duration
-        /// Fault injection for the crash tests: kill the process with SIGKILL after this many
-        /// successful writes, before their offsets are committed (`METEO_FAULT_CRASH_AFTER_WRITES`).
-        public var crashAfterWrites: Int?
+        /// Called after each store write, before its offsets are committed, with the number of
+        /// writes so far. The sink itself does nothing there; the CLI's crash tests install a
+        /// SIGKILL in it (`METEO_FAULT_CRASH_AFTER_WRITES`), so no fault injection lives in this module.
+        public var afterWriteBeforeCommit: (@Sendable (_ writes: Int) -> Void)?
 
         public init(batchSize: Int = 5000, pollTimeout: Duration = .milliseconds(250), flushInterval: Duration = .zero, format: PayloadFormat = .auto,
                     stopWhenIdle: (@Sendable () async -> Bool)? = nil, maxRetryDelay: Duration = .seconds(5),
-                    crashAfterWrites: Int? = nil) {
+                    afterWriteBeforeCommit: (@Sendable (_ writes: Int) -> Void)? = nil) {
             self.batchSize = batchSize
             self.pollTimeout = pollTimeout
             self.flushInterval = flushInterval
             self.format = format
             self.stopWhenIdle = stopWhenIdle
             self.maxRetryDelay = maxRetryDelay
-            self.crashAfterWrites = crashAfterWrites
+            self.afterWriteBeforeCommit = afterWriteBeforeCommit
         }
     }
 
@@ -117,10 +112,7 @@ public final class Sink: Service {
                 break  // shutting down with the batch unwritten: it is not committed, so it comes again
             }
             writes += 1
-            if let crash = configuration.crashAfterWrites, writes >= crash {
-                logger.critical("fault injection: SIGKILL after a write, before its commit")
-                kill(getpid(), SIGKILL)
-            }
+            configuration.afterWriteBeforeCommit?(writes)
             try await commitWithRetry(batch.messages.commitPositions)
             // Observations the store refused for good are dead letters too (it recorded them).
             let stored = batch.observations.count - summary.refused
@@ -194,7 +186,8 @@ public final class Sink: Service {
                     LoggingKeys.topic: "\(message.topic)", LoggingKeys.offset: "\(message.offset)", LoggingKeys.reason: "\(reason)",
                 ])
                 deadLetters.append(DeadLetter(reason: reason, topic: message.topic, partition: message.partition,
-                                              offset: message.offset, key: message.key, payload: message.value, failedAt: now))
+                                              offset: message.offset, key: message.key, payload: message.value, failedAt: now,
+                                              messageTimestamp: message.timestamp))
             }
         }
         return (observations, deadLetters)

@@ -116,4 +116,23 @@ struct MongoSinkTests {
         await run.cleanUp()
     }
 }
+
+/// `meteo sink` refuses an unacknowledged write concern before it connects: no server needed.
+@Suite("MongoDB: meteo sink refuses w=0", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+struct MongoWriteConcernCommandTests {
+    @Test(arguments: [
+        (["--write-concern", "0"], "mongodb://127.0.0.1:1/", "invalid --write-concern '0'"),
+        ([], "mongodb://root:TopSecret1@127.0.0.1:1/?authSource=admin&w=0", "remove w=0 from the URI"),
+    ])
+    func unacknowledgedWritesExitWithOneLine(flags: [String], uri: String, message: String) async throws {
+        let dir = MeteoProcess.temporaryDataDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try await MeteoProcess.run(["sink", "--until-idle", "--store", "mongodb", "--data-dir", dir.path] + flags,
+                                           environment: ["METEO_MONGO_URI": uri])
+        #expect(r.reason == .exit && r.status == 1, "\(r.reason) \(r.status): \(r.stderr)")
+        let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("Sink:") }
+        #expect(lines.count == 1 && lines[0].hasPrefix("meteo: error: ") && lines[0].contains(message), "\(r.stderr)")
+        #expect(!r.stderr.contains("TopSecret1"))
+    }
+}
 #endif

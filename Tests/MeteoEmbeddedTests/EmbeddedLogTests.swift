@@ -1,6 +1,7 @@
 import Foundation
 import MeteoCore
-import MeteoEmbedded
+import MetricsTestKit
+@testable import MeteoEmbedded
 import Testing
 
 @Suite("Embedded durable log")
@@ -119,6 +120,54 @@ struct EmbeddedLogTests {
         try await log.publisher().publish([message(10)], to: topic)
         let m = try await log.consumer(group: "g", topic: topic).poll(maxMessages: 10, timeout: .zero)
         #expect(m.map(\.offset) == [10])
+    }
+
+    /// An append that committed is stored: a retention pass failing after it is logged and
+    /// counted, never thrown at the publisher (which would publish the messages again).
+    @Test func anAppendThatCommittedNeverThrowsWhenRetentionFailsAfterIt() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let metrics = TestMetrics()
+        let log = try EmbeddedLog.open(dataDir: dir, retention: .seconds(3600), logger: testLogger, metrics: metrics) { _, _ in
+            throw MeteoError(code: .bus, "disk I/O error during retention")
+        }
+        try await log.publisher().publish((0..<5).map { message($0) }, to: topic)
+        #expect(try await log.stats(group: "g", topic: topic).endOffset == 5)
+        #expect(try metrics.expectCounter("meteo_log_retention_failures_total").totalValue == 1)
+        let c = try log.consumer(group: "g", topic: topic)
+        #expect(try await c.poll(maxMessages: 10, timeout: .zero).map(\.offset) == Array(0..<5))
+    }
+
+    /// A consumer whose next offset was deleted by retention says how many records it lost,
+    /// and counts them; a group that never committed starts at the earliest record quietly.
+    @Test func aConsumerWhoseNextRecordsWereDeletedCountsThem() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let metrics = TestMetrics()
+        let log = try EmbeddedLog.open(dataDir: dir, retention: .seconds(3600), logger: testLogger, metrics: metrics)
+        try await log.publisher().publish((0..<10).map { message($0) }, to: topic)
+        let slow = try log.consumer(group: "slow", topic: topic)
+        try await slow.commit(try await slow.poll(maxMessages: 3, timeout: .zero).commitPositions)
+        #expect(try await log.deleteExpired(topic: topic, now: Date().addingTimeInterval(7200)) == 10)
+        try await log.publisher().publish((10..<15).map { message($0) }, to: topic)
+
+        let restarted = try log.consumer(group: "slow", topic: topic)
+        #expect(try await restarted.poll(maxMessages: 100, timeout: .zero).map(\.offset) == Array(10..<15))
+        #expect(restarted.skippedRecords == 7)
+        #expect(try metrics.expectCounter("meteo_consumer_skipped_records_total").totalValue == 7)
+
+        let fresh = try log.consumer(group: "new", topic: topic)
+        #expect(try await fresh.poll(maxMessages: 100, timeout: .zero).map(\.offset) == Array(10..<15))
+        #expect(fresh.skippedRecords == 0)
+        #expect(try metrics.expectCounter("meteo_consumer_skipped_records_total").totalValue == 7)
+    }
+
+    /// An acknowledged append survives a power cut: the log commits with synchronous=FULL.
+    @Test func theLogSyncsEachCommit() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = try EmbeddedLog.open(dataDir: dir, logger: testLogger)
+        #expect(try await log.connection.perform { try $0.pragma("synchronous") } == 2)
     }
 
     @Test func anUnwritableDataDirIsAClearError() throws {

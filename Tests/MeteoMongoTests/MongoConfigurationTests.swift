@@ -38,3 +38,34 @@ struct MongoConfigurationTests {
         #expect((try? MongoConfiguration(uri: "mongodb://db", writeConcern: "1").validate()) != nil)
     }
 }
+
+@Suite("MongoDB write concern")
+struct MongoWriteConcernTests {
+    /// An unacknowledged write cannot be the condition for an offset commit.
+    @Test func unacknowledgedWritesAreRefusedWithWhatToFix() {
+        for (configuration, fix) in [
+            (MongoConfiguration(uri: "mongodb://db", writeConcern: "0"), "--write-concern majority"),
+            (MongoConfiguration(uri: "mongodb://root:TopSecret1@db/?authSource=admin&w=0"), "remove w=0"),
+            (MongoConfiguration(uri: "mongodb://db/?W=0&appname=x"), "remove w=0"),
+        ] {
+            do {
+                try configuration.validate()
+                Issue.record("w=0 was accepted: \(configuration)")
+            } catch {
+                #expect(error.code == .invalidConfiguration)
+                #expect(error.message.contains(fix), "\(error.message)")
+                #expect(!error.message.contains("TopSecret1"))
+                #expect(!error.message.contains("\n"))
+            }
+        }
+        for accepted in [MongoConfiguration(uri: "mongodb://db/?w=1"), MongoConfiguration(uri: "mongodb://db/?w=majority&wtimeoutMS=0"),
+                         MongoConfiguration(uri: "mongodb://db", writeConcern: "1")] {
+            #expect((try? accepted.validate()) != nil, "\(accepted)")
+        }
+    }
+
+    @Test func theConfigurationRefusesWriteConcernZero() {
+        #expect(throws: MeteoError.self) { try MeteoConfiguration.resolve(ConfigLayers(flags: ["write-concern": "0"])) }
+        #expect(throws: MeteoError.self) { try MeteoConfiguration.resolve(ConfigLayers(environment: ["METEO_WRITE_CONCERN": " 0"])) }
+    }
+}

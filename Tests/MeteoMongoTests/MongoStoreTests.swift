@@ -159,6 +159,24 @@ struct MongoStoreTests {
         }
     }
 
+    /// Offsets that start again (a topic re-created) must not hide a new dead letter behind
+    /// an old `_id`; a redelivery still counts once.
+    @Test func deadLettersAtAPositionUsedAgainAreAllKept() async throws {
+        try await withStore { store in
+            let sent = Date(timeIntervalSince1970: 1_790_000_000)
+            func letter(_ payload: String, sent: Date) -> DeadLetter {
+                DeadLetter(reason: "bad", topic: "projet", partition: 0, offset: 12, key: nil, payload: Array(payload.utf8),
+                           failedAt: Date(), messageTimestamp: sent)
+            }
+            try await store.record([letter("{", sent: sent)])
+            try await store.record([letter("{", sent: sent)])
+            #expect(try await store.deadLetterCount() == 1)
+            try await store.record([letter("[", sent: sent.addingTimeInterval(1))])
+            try await store.record([letter("{", sent: sent.addingTimeInterval(2))])
+            #expect(try await store.deadLetterCount() == 3)
+        }
+    }
+
     @Test func aDocumentTheServerRefusesBecomesADeadLetterWithTheServersReason() async throws {
         try await withStore { store in
             let batch = try await observations(places: 10, ticks: 1)

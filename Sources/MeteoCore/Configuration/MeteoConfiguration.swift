@@ -165,7 +165,7 @@ public struct MeteoConfiguration: Sendable, Hashable {
         ConfigKey("dlq-topic", "Kafka dead-letter topic (default <topic>.dlq)"),
         ConfigKey("mongo-uri", "MongoDB connection string for --store mongodb (mongodb://user:pass@host:27017/?authSource=admin)"),
         ConfigKey("mongo-database", "database of Meteo's MongoDB collections (default meteo)"),
-        ConfigKey("write-concern", "write concern of the MongoDB sink: majority or a number of nodes (default majority)"),
+        ConfigKey("write-concern", "write concern of the MongoDB sink: majority or a number of nodes, at least 1 (default majority)"),
     ]
 
     static func key(_ name: String) -> ConfigKey { keys.first { $0.name == name }! }
@@ -337,6 +337,8 @@ public struct MeteoConfiguration: Sendable, Hashable {
         if let (v, o) = text("write-concern") {
             let t = v.trimmingCharacters(in: .whitespaces).lowercased()
             guard t == "majority" || (Int(t).map { $0 >= 0 } ?? false) else { throw bad("write-concern", v, o, "majority or a number of nodes such as 1") }
+            // w=0 is unacknowledged: the sink must not commit offsets for writes nobody confirmed.
+            guard t != "0" else { throw bad("write-concern", v, o, "majority or a number of nodes of at least 1 (0, unacknowledged, cannot come before an offset commit)") }
             c.writeConcern = t
         }
         let keyVariable = ["METEO_OWM_API_KEY", "OPENWEATHERMAP_API_KEY"].first { !(layers.environment[$0] ?? "").isEmpty }

@@ -86,7 +86,15 @@ public struct ObservationCursor: Sendable, Hashable {
 
 /// Stores observations idempotently on (place id, observed time).
 public protocol ObservationStore: Sendable {
-    /// Inserts or overwrites each observation; the call returns once the write is durable.
+    /// Inserts or overwrites each observation, and returns once the write is durable: it
+    /// survives a crash of the process and of the machine (a power cut, an OS crash), so that
+    /// the sink may commit the bus offsets of the batch right after.
+    ///
+    /// - The embedded SQLite store commits in WAL mode with `synchronous=FULL`: the WAL is
+    ///   fsynced before the call returns (on a disk that honours fsync).
+    /// - MongoDB returns once the configured write concern is met: `majority` (the default)
+    ///   is on the journal of a majority of members; `1` is acknowledged by the primary before
+    ///   its journal is flushed (up to 100 ms later); `w=0` is refused.
     func upsert(_ observations: [Observation]) async throws -> UpsertSummary
     func observations(_ query: ObservationQuery) async throws -> [Observation]
     /// The newest observation of each place, optionally of one region.
@@ -206,8 +214,11 @@ public struct DeadLetter: Sendable, Hashable {
     public var key: String?
     public var payload: [UInt8]
     public var failedAt: Date
+    /// When the bus accepted the message, when known; it goes into ``fingerprint``.
+    public var messageTimestamp: Date?
 
-    public init(reason: String, topic: String, partition: Int, offset: Int64, key: String?, payload: [UInt8], failedAt: Date) {
+    public init(reason: String, topic: String, partition: Int, offset: Int64, key: String?, payload: [UInt8], failedAt: Date,
+                messageTimestamp: Date? = nil) {
         self.reason = reason
         self.topic = topic
         self.partition = partition
@@ -215,11 +226,33 @@ public struct DeadLetter: Sendable, Hashable {
         self.key = key
         self.payload = payload
         self.failedAt = failedAt
+        self.messageTimestamp = messageTimestamp
+    }
+
+    /// Tells this message apart from another one at the same (topic, partition, offset), which
+    /// happens once offsets start again (a log reset, a topic re-created): 16 hex digits of the
+    /// 64-bit FNV-1a hash of the payload followed by the message timestamp in milliseconds
+    /// (when known). A redelivery of the same message has the same fingerprint.
+    public var fingerprint: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ byte: UInt8) {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        for byte in payload { mix(byte) }
+        if let t = messageTimestamp {
+            let ms = UInt64(bitPattern: Int64((t.timeIntervalSince1970 * 1000).rounded()))
+            for shift in stride(from: 0, to: 64, by: 8) { mix(UInt8(truncatingIfNeeded: ms >> UInt64(shift))) }
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
 
-/// Keeps dead letters: one per bad message, idempotent on (topic, partition, offset), so that
-/// a message redelivered after a crash is not dead-lettered twice.
+/// Keeps dead letters: one per bad message, idempotent on (topic, partition, offset,
+/// ``DeadLetter/fingerprint``), so that a message redelivered after a crash is not
+/// dead-lettered twice, and a different message at a position used again (offsets restarted
+/// after a log reset or a topic re-creation) is kept too.
 public protocol DeadLetterStore: Sendable {
     func record(_ letters: [DeadLetter]) async throws
     func deadLetters(limit: Int) async throws -> [DeadLetter]

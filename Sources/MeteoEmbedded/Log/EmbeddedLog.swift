@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeteoCore
+import Metrics
 import Synchronization
 
 /// A durable, Kafka-like log in one SQLite file (`<data dir>/bus.sqlite`): topics, keyed
@@ -24,17 +25,37 @@ public final class EmbeddedLog: Sendable {
     let retention: Duration
     let logger: Logger
     private let lastRetention = Mutex<ContinuousClock.Instant?>(nil)
+    private let retentionFailures: Counter
+    /// Records deleted by retention before a consumer of this log read them.
+    let skippedCounter: Counter
+    /// Replaces the retention pass (tests: a retention that fails).
+    let retentionOverride: (@Sendable (_ topic: String, _ now: Date) async throws -> Int)?
 
-    init(connection: SQLiteConnection, retention: Duration, logger: Logger) {
+    init(connection: SQLiteConnection, retention: Duration, logger: Logger, metrics: any MetricsFactory,
+         retentionOverride: (@Sendable (String, Date) async throws -> Int)? = nil) {
         self.connection = connection
         self.retention = retention
         self.logger = logger
+        self.retentionOverride = retentionOverride
+        self.retentionFailures = Counter(label: "meteo_log_retention_failures_total", dimensions: [], factory: metrics)
+        self.skippedCounter = Counter(label: "meteo_consumer_skipped_records_total", dimensions: [], factory: metrics)
     }
 
     /// Opens (creating if needed) the log in `dataDir`.
-    public static func open(dataDir: URL, retention: Duration = .seconds(7 * 86_400), logger: Logger) throws -> EmbeddedLog {
+    /// - Parameter metrics: where its counters go (`meteo_log_retention_failures_total`,
+    ///   `meteo_consumer_skipped_records_total`); the process's metrics system by default.
+    public static func open(dataDir: URL, retention: Duration = .seconds(7 * 86_400), logger: Logger,
+                            metrics: any MetricsFactory = MetricsSystem.factory) throws -> EmbeddedLog {
+        try open(dataDir: dataDir, retention: retention, logger: logger, metrics: metrics, retentionOverride: nil)
+    }
+
+    static func open(dataDir: URL, retention: Duration, logger: Logger, metrics: any MetricsFactory,
+                     retentionOverride: (@Sendable (String, Date) async throws -> Int)?) throws -> EmbeddedLog {
         let path = dataDir.appendingPathComponent(fileName).path
-        let connection = try SQLiteConnection.open(path: path, errorCode: .bus, pageSize: SQLiteStore.pageSize)
+        // synchronous=FULL: an acknowledged publish survives a power cut, as a Kafka
+        // acknowledgement with acks=all survives the loss of a broker. The ingestor counts a
+        // message published, and moves on, only once the append has returned.
+        let connection = try SQLiteConnection.open(path: path, errorCode: .bus, synchronous: .full, pageSize: SQLiteStore.pageSize)
         try connection.execute("""
             CREATE TABLE IF NOT EXISTS messages (
                 topic TEXT NOT NULL,
@@ -72,7 +93,8 @@ public final class EmbeddedLog: Sendable {
                 PRIMARY KEY (group_id, topic, partition)
             ) WITHOUT ROWID;
             """)
-        return EmbeddedLog(connection: connection, retention: retention, logger: logger)
+        return EmbeddedLog(connection: connection, retention: retention, logger: logger, metrics: metrics,
+                           retentionOverride: retentionOverride)
     }
 
     /// A publisher on this log.
@@ -117,12 +139,15 @@ public final class EmbeddedLog: Sendable {
                 return first..<(first + count)
             }
         }
-        try await applyRetentionIfDue(topic: topic)
+        // The append has committed: from here on nothing may make it look failed.
+        await applyRetentionIfDue(topic: topic)
         return range
     }
 
-    /// Deletes the messages older than the retention, at most once a minute.
-    func applyRetentionIfDue(topic: String) async throws {
+    /// Deletes the messages older than the retention, at most once a minute. It runs after an
+    /// append has committed, so it never throws: a failure is logged and counted
+    /// (`meteo_log_retention_failures_total`), and retried a minute later.
+    func applyRetentionIfDue(topic: String) async {
         let now = ContinuousClock.now
         let due = lastRetention.withLock { last -> Bool in
             if let last, now - last < .seconds(60) { return false }
@@ -130,9 +155,20 @@ public final class EmbeddedLog: Sendable {
             return true
         }
         guard due else { return }
-        let deleted = try await deleteExpired(topic: topic, now: Date())
-        if deleted > 0 {
-            logger.info("retention deleted old messages", metadata: [LoggingKeys.topic: "\(topic)", LoggingKeys.count: "\(deleted)"])
+        do {
+            let deleted: Int
+            if let retentionOverride {
+                deleted = try await retentionOverride(topic, Date())
+            } else {
+                deleted = try await deleteExpired(topic: topic, now: Date())
+            }
+            if deleted > 0 {
+                logger.info("retention deleted old messages", metadata: [LoggingKeys.topic: "\(topic)", LoggingKeys.count: "\(deleted)"])
+            }
+        } catch {
+            retentionFailures.increment()
+            logger.error("retention failed; the append itself is stored, retention is tried again in a minute",
+                         metadata: [LoggingKeys.topic: "\(topic)", LoggingKeys.error: "\(error)"])
         }
     }
 

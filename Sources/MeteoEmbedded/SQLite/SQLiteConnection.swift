@@ -39,7 +39,17 @@ final class SQLiteConnection: @unchecked Sendable {
     ///   writes.
     /// - Parameter walCheckpoint: the frames of the WAL from which it is checkpointed in the
     ///   background, and from which the writer checkpoints it itself (``WALCheckpointer``).
-    static func open(path: String, errorCode: MeteoError.Code, busyTimeout: Duration = defaultBusyTimeout,
+    /// How far a commit goes before it returns (SQLite's `PRAGMA synchronous`, in WAL mode).
+    enum Synchronous: String, Sendable {
+        /// The WAL is fsynced at each commit: a committed transaction survives a power cut or
+        /// an OS crash. What the store and the log use.
+        case full = "FULL"
+        /// The WAL is fsynced only at checkpoints: a commit survives a process crash (`kill -9`),
+        /// but a power cut may lose the last ones.
+        case normal = "NORMAL"
+    }
+
+    static func open(path: String, errorCode: MeteoError.Code, synchronous: Synchronous = .full, busyTimeout: Duration = defaultBusyTimeout,
                      pageSize: Int? = nil, walCheckpoint: (threshold: Int32, ceiling: Int32) = (1_000, 20_000)) throws(MeteoError) -> SQLiteConnection {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
@@ -67,9 +77,9 @@ final class SQLiteConnection: @unchecked Sendable {
         // Only takes effect on a database without tables yet, before it is in WAL mode.
         if let pageSize { try connection.execute("PRAGMA page_size=\(pageSize)") }
         try connection.execute("PRAGMA journal_mode=WAL")
-        // WAL with synchronous=NORMAL survives any process crash (kill -9); only a power cut
-        // may lose the last transactions.
-        try connection.execute("PRAGMA synchronous=NORMAL")
+        // In WAL mode, FULL fsyncs the WAL at each commit, so that a commit that returned
+        // survives a power cut (NORMAL survives only a process crash).
+        try connection.execute("PRAGMA synchronous=\(synchronous.rawValue)")
         try connection.execute("PRAGMA temp_store=MEMORY")
         try connection.execute("PRAGMA cache_size=-65536")
         // Checkpoint the WAL less often: fewer, larger writes back into the database file.
@@ -140,6 +150,13 @@ final class SQLiteConnection: @unchecked Sendable {
             try? execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// The value of an integer pragma (`PRAGMA synchronous`: 1 NORMAL, 2 FULL).
+    func pragma(_ name: String) throws(MeteoError) -> Int64? {
+        let s = try prepare("PRAGMA \(name)")
+        defer { s.finalize() }
+        return try s.step() ? s.int64(0) : nil
     }
 
     /// Rows changed by the last statement.

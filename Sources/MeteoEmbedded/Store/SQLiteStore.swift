@@ -8,7 +8,7 @@ import Synchronization
 /// Observations are keyed on (place id, observed time in Unix seconds), so that writing the
 /// same observation again overwrites it. A `latest` table keeps the newest observation of each
 /// place (a pointer to its row), updated in the same transaction. Dead letters live in `dead_letters`, unique on
-/// (topic, partition, offset).
+/// (topic, partition, offset, fingerprint) (see ``DeadLetter/fingerprint``).
 public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
     public static let fileName = "store.sqlite"
 
@@ -61,7 +61,9 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
 
     /// Opens (creating if needed) the store in `dataDir`.
     public static func open(dataDir: URL, logger: Logger) throws -> SQLiteStore {
-        let connection = try SQLiteConnection.open(path: dataDir.appendingPathComponent(fileName).path, errorCode: .store,
+        // synchronous=FULL: a write that returned survives a power cut, so the sink may
+        // commit the bus offsets of its batch right after it.
+        let connection = try SQLiteConnection.open(path: dataDir.appendingPathComponent(fileName).path, errorCode: .store, synchronous: .full,
                                                    pageSize: pageSize)
         try connection.execute("""
             CREATE TABLE IF NOT EXISTS observations (
@@ -76,19 +78,47 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
                 region TEXT
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS latest_region ON latest (region);
-            CREATE TABLE IF NOT EXISTS dead_letters (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                reason TEXT NOT NULL,
-                topic TEXT NOT NULL,
-                partition INTEGER NOT NULL,
-                offset INTEGER NOT NULL,
-                key TEXT,
-                payload BLOB NOT NULL,
-                failed_at_ms INTEGER NOT NULL,
-                UNIQUE (topic, partition, offset)
-            );
             """)
+        try migrateDeadLetters(connection)
         return SQLiteStore(connection: connection, logger: logger)
+    }
+
+    static let deadLettersTable = """
+        CREATE TABLE IF NOT EXISTS dead_letters (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            reason TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            partition INTEGER NOT NULL,
+            offset INTEGER NOT NULL,
+            key TEXT,
+            payload BLOB NOT NULL,
+            failed_at_ms INTEGER NOT NULL,
+            fingerprint TEXT NOT NULL DEFAULT '',
+            UNIQUE (topic, partition, offset, fingerprint)
+        );
+        """
+
+    /// Creates `dead_letters`, or rebuilds one of a version that was unique on (topic,
+    /// partition, offset) alone (SQLite cannot drop a table constraint); its rows keep an
+    /// empty fingerprint.
+    static func migrateDeadLetters(_ connection: SQLiteConnection) throws {
+        let schema = try connection.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'dead_letters'")
+        defer { schema.finalize() }
+        let old = try schema.step() ? schema.text(0) : nil
+        schema.reset()
+        if let old, !old.contains("fingerprint") {
+            try connection.execute("""
+                BEGIN IMMEDIATE;
+                ALTER TABLE dead_letters RENAME TO dead_letters_before_fingerprint;
+                \(deadLettersTable)
+                INSERT INTO dead_letters (id, reason, topic, partition, offset, key, payload, failed_at_ms)
+                    SELECT id, reason, topic, partition, offset, key, payload, failed_at_ms FROM dead_letters_before_fingerprint;
+                DROP TABLE dead_letters_before_fingerprint;
+                COMMIT;
+                """)
+        } else {
+            try connection.execute(deadLettersTable)
+        }
     }
 
     public func close() async throws {}
@@ -180,8 +210,8 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
                 }
                 if !deadLetters.isEmpty {
                     let dead = try db.statement("""
-                        INSERT OR IGNORE INTO dead_letters (reason, topic, partition, offset, key, payload, failed_at_ms)
-                        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                        INSERT OR IGNORE INTO dead_letters (reason, topic, partition, offset, key, payload, failed_at_ms, fingerprint)
+                        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                         """)
                     for d in deadLetters {
                         dead.reset()
@@ -192,6 +222,7 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
                         dead.bind(5, d.key)
                         dead.bind(6, blob: d.payload)
                         dead.bind(7, Int64(d.failedAt.timeIntervalSince1970 * 1000))
+                        dead.bind(8, d.fingerprint)
                         try dead.step()
                     }
                 }

@@ -81,7 +81,6 @@ struct SinkCommand: AsyncParsableCommand {
             let configuration = try common.configuration(extra: extra)
             let backends = Backends(configuration: configuration, logger: logger)
             let storage = try await backends.openStore()
-            let crash = ProcessInfo.processInfo.environment["METEO_FAULT_CRASH_AFTER_WRITES"].flatMap(Int.init)
             Terminal.progress("Sink: topic \(configuration.topic) on the \(backends.busDescription), group \(configuration.group) → \(backends.storeDescription)"
                 + (configuration.bus == .kafka ? "; dead letters also to topic \(configuration.effectiveDeadLetterTopic)" : ""))
             let parts = try await backends.makeSinkParts(store: storage, group: configuration.group, topic: configuration.topic) { assigned, partitions in
@@ -97,7 +96,8 @@ struct SinkCommand: AsyncParsableCommand {
                 consumer: parts.consumer,
                 writer: writer,
                 configuration: .init(batchSize: configuration.batchSize, flushInterval: configuration.flushInterval, format: payloadFormat,
-                                     stopWhenIdle: untilIdle ? { @Sendable [consumer = parts.consumer] in (try? await consumer.caughtUp()) ?? false } : nil, crashAfterWrites: crash),
+                                     stopWhenIdle: untilIdle ? { @Sendable [consumer = parts.consumer] in (try? await consumer.caughtUp()) ?? false } : nil,
+                                     afterWriteBeforeCommit: FaultInjection.crashAfterWrites(logger: logger)),
                 logger: logger,
                 onBatch: { s in
                     Terminal.progress("  stored \(formatCount(s.stored)) observations, \(s.deadLettered) dead letters")

@@ -101,7 +101,57 @@ public final class KafkaConsumer: EventConsumer {
         }
     }
 
+    /// Messages a ``keepAlive()`` poll received while paused (fetched before the pause, or from
+    /// partitions assigned during it), handed out first by the next ``poll(maxMessages:timeout:)``.
+    private let held = Mutex<[BusMessage]>([])
+    private let paused = Atomic<Bool>(false)
+
+    /// Pauses fetching of the assigned partitions; the member stays in its group as long as
+    /// ``keepAlive()`` is called within `max.poll.interval.ms`.
+    public func pause() async throws {
+        paused.store(true, ordering: .relaxed)
+        try await setPaused(true)
+    }
+
+    /// Polls without waiting, to stay in the group while paused: the call counts for
+    /// `max.poll.interval.ms` and serves rebalance callbacks. What it receives is held for the
+    /// next poll, and partitions assigned meanwhile are paused too.
+    public func keepAlive() async throws {
+        let messages = try await pollQueue(maxMessages: 500, timeout: .zero)
+        if !messages.isEmpty { held.withLock { $0 += messages } }
+        if paused.load(ordering: .relaxed) { try await setPaused(true) }
+    }
+
+    /// Fetches the assigned partitions again.
+    public func resume() async throws {
+        paused.store(false, ordering: .relaxed)
+        try await setPaused(false)
+    }
+
+    private func setPaused(_ pause: Bool) async throws {
+        let owned = assignedPartitions
+        guard !owned.isEmpty else { return }
+        let client = self.client
+        try await onBlockingQueue { () throws(MeteoError) in
+            guard let list = rd_kafka_topic_partition_list_new(Int32(owned.count)) else { throw MeteoError(code: .internal, "librdkafka could not allocate a list") }
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for p in owned { _ = rd_kafka_topic_partition_list_add(list, p.topic, Int32(p.partition)) }
+            let err = pause ? rd_kafka_pause_partitions(client.handle, list) : rd_kafka_resume_partitions(client.handle, list)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(err, "cannot \(pause ? "pause" : "resume") the Kafka partitions") }
+        }
+    }
+
     public func poll(maxMessages: Int, timeout: Duration) async throws -> [BusMessage] {
+        let kept = held.withLock { h -> [BusMessage] in
+            let n = min(h.count, max(1, maxMessages))
+            defer { h.removeFirst(n) }
+            return Array(h.prefix(n))
+        }
+        if !kept.isEmpty { return kept }
+        return try await pollQueue(maxMessages: maxMessages, timeout: timeout)
+    }
+
+    private func pollQueue(maxMessages: Int, timeout: Duration) async throws -> [BusMessage] {
         guard !closed.load(ordering: .relaxed) else { return [] }
         let client = self.client
         let queue = self.queue

@@ -10,9 +10,17 @@ import Synchronization
 ///
 /// A message that cannot be decoded, or whose observation is impossible, goes to the
 /// dead-letter store with its reason and its raw bytes, in the same write as the batch's
-/// observations. A failing write is retried with backoff, for as long as it takes; nothing
-/// is committed until it succeeds, so a crash at any point loses nothing, and the store's
-/// idempotent upsert makes the redelivered messages harmless.
+/// observations. Nothing is committed before its write succeeded, so a crash at any point
+/// loses nothing, and the store's idempotent upsert makes the redelivered messages harmless.
+///
+/// A failing write follows the error's ``MeteoError/isRetriable``:
+/// - transient (the server down, a lock, a full disk): retried with backoff for as long as it
+///   takes, the consumer paused and kept in its group meanwhile (``EventConsumer/keepAlive()``);
+///   counted in `meteo_sink_write_retries_total`, and `meteo_sink_retrying` is 1 meanwhile;
+/// - permanent: the batch is split in halves until the records the store refuses are alone;
+///   each goes to the dead letters with the store's reason, and the rest is stored and committed;
+/// - permanent even for a lone dead letter (a damaged file, credentials refused): the whole
+///   store is refusing, and ``run()`` throws the store's error, which says what to fix.
 public final class Sink: Service {
     public struct Configuration: Sendable {
         /// Most messages per store write.
@@ -65,16 +73,23 @@ public final class Sink: Service {
     private let logger: Logger
     private let onBatch: (@Sendable (Stats) -> Void)?
     private let state = Mutex(Stats())
-    private let storedCounter = Counter(label: "meteo_sink_observations_stored_total")
-    private let deadCounter = Counter(label: "meteo_sink_dead_letters_total")
+    private let storedCounter: Counter
+    private let deadCounter: Counter
+    private let retryCounter: Counter
+    private let retrying: Gauge
 
+    /// - Parameter metrics: where the sink's metrics go; the process's metrics system by default.
     public init(consumer: any EventConsumer, writer: any SinkWriter, configuration: Configuration,
-                logger: Logger, onBatch: (@Sendable (Stats) -> Void)? = nil) {
+                logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory, onBatch: (@Sendable (Stats) -> Void)? = nil) {
         self.consumer = consumer
         self.writer = writer
         self.configuration = configuration
         self.logger = logger
         self.onBatch = onBatch
+        storedCounter = Counter(label: "meteo_sink_observations_stored_total", dimensions: [], factory: metrics)
+        deadCounter = Counter(label: "meteo_sink_dead_letters_total", dimensions: [], factory: metrics)
+        retryCounter = Counter(label: "meteo_sink_write_retries_total", dimensions: [], factory: metrics)
+        retrying = Gauge(label: "meteo_sink_retrying", dimensions: [], factory: metrics)
     }
 
     public var stats: Stats { state.withLock { $0 } }
@@ -87,6 +102,16 @@ public final class Sink: Service {
     }
 
     public func run() async throws {
+        do {
+            try await consume()
+        } catch {
+            try? await consumer.close()
+            throw error
+        }
+        try await consumer.close()
+    }
+
+    private func consume() async throws {
         var writes = 0
         var prefetched: Batch?
         // The first batches are small and grow to batchSize: the first write starts as soon
@@ -107,7 +132,7 @@ public final class Sink: Service {
             // write, so a crash or a shutdown here just means it is read again.
             let nextLimit = limit
             async let next = fetch(nextLimit)
-            guard let summary = await writeWithRetry(batch.observations, batch.deadLetters) else {
+            guard let summary = try await store(batch) else {
                 _ = try? await next
                 break  // shutting down with the batch unwritten: it is not committed, so it comes again
             }
@@ -131,7 +156,6 @@ public final class Sink: Service {
             onBatch?(stats)
             prefetched = try await next
         }
-        try await consumer.close()
     }
 
     static let firstBatchSize = 2_500
@@ -154,7 +178,7 @@ public final class Sink: Service {
     }
 
     /// Splits a batch into the observations to store and the dead letters to keep.
-    func decode(_ messages: [BusMessage]) -> ([Observation], [DeadLetter]) {
+    func decode(_ messages: [BusMessage], logging: Bool = true) -> ([Observation], [DeadLetter]) {
         var observations: [Observation] = []
         observations.reserveCapacity(messages.count)
         var deadLetters: [DeadLetter] = []
@@ -182,9 +206,9 @@ public final class Sink: Service {
             }
             if !reasons.isEmpty {
                 let reason = reasons.count == 1 ? reasons[0] : "\(reasons.count) entries failed: " + reasons.prefix(20).joined(separator: "; ")
-                logger.warning("dead letter", metadata: [
+                if logging { logger.warning("dead letter", metadata: [
                     LoggingKeys.topic: "\(message.topic)", LoggingKeys.offset: "\(message.offset)", LoggingKeys.reason: "\(reason)",
-                ])
+                ]) }
                 deadLetters.append(DeadLetter(reason: reason, topic: message.topic, partition: message.partition,
                                               offset: message.offset, key: message.key, payload: message.value, failedAt: now,
                                               messageTimestamp: message.timestamp))
@@ -193,22 +217,158 @@ public final class Sink: Service {
         return (observations, deadLetters)
     }
 
-    private func writeWithRetry(_ observations: [Observation], _ deadLetters: [DeadLetter]) async -> UpsertSummary? {
+    /// What the sink writes, one by one when the store refuses a batch: an observation with
+    /// the message it came from, or a dead letter.
+    enum Item: Sendable {
+        case observation(Observation, BusMessage)
+        case deadLetter(DeadLetter)
+    }
+
+    /// The outcome of one write and its transient retries.
+    enum Attempt: Sendable {
+        case written(UpsertSummary)
+        /// Shutting down before it succeeded: nothing is committed.
+        case stopped
+        /// A permanent error.
+        case refused(any Error)
+    }
+
+    /// Writes a batch; nil when the sink is shutting down before the write succeeded.
+    private func store(_ batch: Batch) async throws -> UpsertSummary? {
+        switch await attempt(batch.observations, batch.deadLetters) {
+        case .written(let summary): return summary
+        case .stopped: return nil
+        case .refused(let error):
+            logger.error("the store refused the batch for good; splitting it to find the records it refuses", metadata: [
+                LoggingKeys.error: "\(error)", LoggingKeys.count: "\(batch.messages.count)",
+            ])
+            return try await isolate(items(of: batch), refusedWith: error)
+        }
+    }
+
+    /// The batch as items, each observation with its message (decoded again, one message at a
+    /// time: only when the store refused the batch).
+    private func items(of batch: Batch) -> [Item] {
+        var out = batch.deadLetters.map(Item.deadLetter)
+        for message in batch.messages {
+            out += decode([message], logging: false).0.map { .observation($0, message) }
+        }
+        return out
+    }
+
+    /// Writes `items`, which the store refused with `error`, in halves, down to the records it
+    /// refuses alone; those go to the dead letters with the store's reason.
+    private func isolate(_ items: [Item], refusedWith error: any Error) async throws -> UpsertSummary? {
+        guard items.count > 1 else {
+            guard case .observation(let o, let message)? = items.first else {
+                // The store refuses even a dead letter: the whole store is refusing.
+                throw Self.storeRefusing(error)
+            }
+            let reason = "the store refused the observation: \(Self.message(of: error))"
+            logger.warning("dead letter", metadata: [
+                LoggingKeys.topic: "\(message.topic)", LoggingKeys.offset: "\(message.offset)", LoggingKeys.reason: "\(reason)",
+            ])
+            let letter = DeadLetter(reason: reason, topic: message.topic, partition: message.partition, offset: message.offset,
+                                    key: message.key, payload: EventCodec.encode(o), failedAt: Date(), messageTimestamp: message.timestamp)
+            switch await attempt([], [letter]) {
+            case .written: return UpsertSummary(refused: 1)
+            case .stopped: return nil
+            case .refused(let e): throw Self.storeRefusing(e)
+            }
+        }
+        var total = UpsertSummary()
+        let middle = items.count / 2
+        for half in [Array(items[..<middle]), Array(items[middle...])] {
+            var observations: [Observation] = []
+            var letters: [DeadLetter] = []
+            for item in half {
+                switch item {
+                case .observation(let o, _): observations.append(o)
+                case .deadLetter(let d): letters.append(d)
+                }
+            }
+            switch await attempt(observations, letters) {
+            case .written(let summary): total = total + summary
+            case .stopped: return nil
+            case .refused(let e):
+                guard let summary = try await isolate(half, refusedWith: e) else { return nil }
+                total = total + summary
+            }
+        }
+        return total
+    }
+
+    /// One write, tried again while it fails with transient errors; the consumer is paused and
+    /// kept alive meanwhile, and resumed once the write is done.
+    private func attempt(_ observations: [Observation], _ deadLetters: [DeadLetter]) async -> Attempt {
         var nextDelay = Duration.milliseconds(100)
+        var paused = false
+        func finish(_ outcome: Attempt) async -> Attempt {
+            if paused {
+                retrying.record(0)
+                do { try await consumer.resume() } catch {
+                    logger.error("cannot resume the bus consumer", metadata: [LoggingKeys.error: "\(error)"])
+                }
+            }
+            return outcome
+        }
         while true {
             do {
-                return try await writer.write(observations, deadLetters: deadLetters)
+                return await finish(.written(try await writer.write(observations, deadLetters: deadLetters)))
             } catch {
+                guard Self.isTransient(error) else { return await finish(.refused(error)) }
                 state.withLock { $0.writeRetries += 1 }
+                retryCounter.increment()
+                if !paused {
+                    paused = true
+                    retrying.record(1)
+                    do { try await consumer.pause() } catch {
+                        logger.error("cannot pause the bus consumer", metadata: [LoggingKeys.error: "\(error)"])
+                    }
+                }
                 let delay = nextDelay
                 logger.error("store write failed; retrying without committing", metadata: [
                     LoggingKeys.error: "\(error)", LoggingKeys.delay: "\(delay)",
                 ])
-                do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) } } catch { return nil }
-                if Task.isShuttingDownGracefully || Task.isCancelled { return nil }
+                guard await wait(delay) else { return await finish(.stopped) }
                 nextDelay = min(delay * 2, configuration.maxRetryDelay)
             }
         }
+    }
+
+    /// Waits `delay`, keeping the consumer in its group; false when shutting down.
+    private func wait(_ delay: Duration) async -> Bool {
+        let end = ContinuousClock.now + delay
+        while true {
+            if Task.isShuttingDownGracefully || Task.isCancelled { return false }
+            do { try await consumer.keepAlive() } catch {
+                logger.warning("bus consumer keep-alive failed", metadata: [LoggingKeys.error: "\(error)"])
+            }
+            let left = end - ContinuousClock.now
+            guard left > .zero else { return true }
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: min(left, Self.keepAliveInterval)) }
+            } catch { return false }
+        }
+    }
+
+    /// How often a paused consumer polls while the sink waits for its store.
+    static let keepAliveInterval = Duration.milliseconds(500)
+
+    /// Whether trying the same write again may succeed: a ``MeteoError`` says so; any other
+    /// error is taken as transient (retrying loses nothing).
+    static func isTransient(_ error: any Error) -> Bool {
+        (error as? MeteoError)?.isRetriable ?? true
+    }
+
+    static func message(of error: any Error) -> String {
+        (error as? MeteoError)?.message ?? "\(error)"
+    }
+
+    /// The error `run()` throws when the store refuses even one record alone.
+    static func storeRefusing(_ error: any Error) -> MeteoError {
+        MeteoError(code: (error as? MeteoError)?.code ?? .store,
+                   "the store refuses every write, nothing was committed: \(message(of: error))")
     }
 
     private func commitWithRetry(_ positions: [CommitPosition]) async throws {

@@ -101,10 +101,22 @@ public protocol EventConsumer: Sendable {
     /// `--until-idle`. A bus whose empty poll already means that (the embedded log) says yes;
     /// Kafka checks that the group has given it partitions and that it is at their end.
     func caughtUp() async throws -> Bool
+    /// Stops fetching this member's partitions without leaving the group, while the sink waits
+    /// for its store; ``keepAlive()`` then keeps the membership, and ``resume()`` fetches again.
+    func pause() async throws
+    /// Serves the group while paused: Kafka polls (so that `max.poll.interval.ms` does not
+    /// expire and rebalances are answered) and keeps any message that comes for the next poll.
+    func keepAlive() async throws
+    /// Fetches again after ``pause()``.
+    func resume() async throws
 }
 
 extension EventConsumer {
     public func caughtUp() async throws -> Bool { true }
+    /// Nothing to do for a bus without group membership to lose (the embedded log).
+    public func pause() async throws {}
+    public func keepAlive() async throws {}
+    public func resume() async throws {}
 }
 
 extension Sequence where Element == BusMessage {

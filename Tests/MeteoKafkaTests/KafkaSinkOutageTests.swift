@@ -1,0 +1,75 @@
+#if Kafka
+import Foundation
+import Logging
+import MeteoCore
+import MeteoEmbedded
+import MeteoKafka
+import MeteoPipeline
+import Synchronization
+import Testing
+
+/// A sink whose store is down for longer than `max.poll.interval.ms` stays in its group (it
+/// pauses its partitions and keeps polling while it retries) and stores everything once the
+/// store is back. Against a real broker (METEO_TEST_KAFKA, as ``KafkaBrokerTests``).
+@Suite("Kafka: a sink waiting for its store stays in its group",
+       .enabled(if: ProcessInfo.processInfo.environment["METEO_TEST_KAFKA"].map { !$0.isEmpty } ?? false,
+                "set METEO_TEST_KAFKA=host:port of a running broker (scripts/test does)"))
+struct KafkaSinkOutageTests {
+    /// Fails every write with a transient error until `outage` after its first write.
+    final class DownForAWhile: SinkWriter {
+        let store: SQLiteStore
+        let outage: Duration
+        let firstWrite = Mutex<ContinuousClock.Instant?>(nil)
+        init(store: SQLiteStore, outage: Duration) {
+            self.store = store
+            self.outage = outage
+        }
+        func write(_ observations: [Observation], deadLetters: [DeadLetter]) async throws -> UpsertSummary {
+            let now = ContinuousClock.now
+            let first = firstWrite.withLock { f in
+                if f == nil { f = now }
+                return f!
+            }
+            if now - first < outage { throw MeteoError(code: .store, "cannot reach the store (test outage)", isRetriable: true) }
+            return try await store.write(observations, deadLetters: deadLetters)
+        }
+    }
+
+    @Test func aStoreDownLongerThanMaxPollIntervalLosesNeitherTheGroupNorAnEvent() async throws {
+        let brokers = try #require(ProcessInfo.processInfo.environment["METEO_TEST_KAFKA"])
+        let topic = "outage-\(UInt32.random(in: 0...UInt32.max))"
+        // max.poll.interval.ms 7 s: without polls while it retries, the member would leave the
+        // group 7 s into the 15 s outage, and its partitions would be revoked.
+        let config = KafkaConfiguration(bootstrapServers: brokers,
+                                        properties: ["session.timeout.ms": "6000", "max.poll.interval.ms": "7000"], partitions: 3)
+        let producer = try await ReplacingKafkaProducer.make(configuration: config, topics: [topic], logger: testLogger)
+        let observations = (0..<600).map { sample("p\($0 % 60)", at: 1_700_000_000 + Double($0 / 60) * 600) }
+        try await producer.publish(observations.map { OutgoingMessage(key: $0.placeID, value: EventCodec.encode($0)) }, to: topic)
+        try await producer.close()
+
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore.open(dataDir: dir, logger: testLogger)
+        let rebalances = Mutex<[String]>([])
+        let consumer = try KafkaConsumer.make(configuration: config, group: "\(topic)-sink", topics: [topic], logger: testLogger) { change in
+            rebalances.withLock { $0.append("\(change)") }
+        }
+        let progress = Mutex((consumed: 0, idle: 0))
+        let sink = Sink(consumer: consumer, writer: DownForAWhile(store: store, outage: .seconds(15)),
+                        configuration: .init(batchSize: 1000, pollTimeout: .milliseconds(200), stopWhenIdle: { @Sendable in
+                            progress.withLock { $0.idle += 1; return $0.consumed >= 600 || $0.idle > 300 }
+                        }, maxRetryDelay: .seconds(1)),
+                        logger: testLogger, onBatch: { stats in progress.withLock { $0.consumed = stats.consumed } })
+        try await sink.run()
+        #expect(sink.stats.writeRetries > 5, "the store was down for 15 s")
+        #expect(try await store.count() == 600)
+        #expect(sink.stats.consumed == 600, "no event read twice: the partitions never moved")
+        // Assigned once: the partitions were never taken away and given back. (Leaving the
+        // group at the end, in close(), revokes them.)
+        let changes = rebalances.withLock { $0 }
+        #expect(changes.filter { $0.hasPrefix("assigned") }.count == 1 && changes.dropLast().allSatisfy { $0.hasPrefix("assigned") },
+                "\(changes)")
+        try await store.close()
+    }
+}
+#endif

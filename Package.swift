@@ -87,6 +87,7 @@ let package = Package(
                 "MeteoCore",
                 .target(name: "CRdKafka", condition: .when(traits: ["Kafka"])),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // libmongoc and libbson, only with the MongoDB trait: every source file of MeteoMongo that
@@ -201,7 +202,8 @@ let package = Package(
         .testTarget(
             name: "MeteoKafkaTests",
             dependencies: ["MeteoCore", "MeteoKafka", "MeteoPipeline", "MeteoEmbedded",
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(
             name: "MeteoMongoTests",

@@ -53,7 +53,7 @@ public final class KafkaConsumer: EventConsumer {
         let resets = OffsetResets(logger: logger, reset: reset, factory: metrics ?? MetricsSystem.factory)
         let callbacks = KafkaCallbacks(logger: logger, onRebalance: { rk, err, list in
             KafkaConsumer.rebalance(rk, err, list, reset: reset, logger: logger, assignment: assignment, resets: resets, notify: onRebalance)
-        })
+        }, offsetResets: resets)
         let client = try KafkaClient.make(kind: .consumer, properties: properties, callbacks: callbacks)
         // Serve the group's callbacks from the consumer queue, which poll() reads.
         var err = rd_kafka_poll_set_consumer(client.handle)
@@ -162,12 +162,6 @@ public final class KafkaConsumer: EventConsumer {
                 let msg = m.pointee
                 if msg.err != RD_KAFKA_RESP_ERR_NO_ERROR {
                     if msg.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
-                    if msg.err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && resets.resetsByItself {
-                        // librdkafka found the fetch position out of range (the partition was
-                        // re-created or truncated) and reset it by auto.offset.reset.
-                        resets.librdkafkaReset(client, m)
-                        continue
-                    }
                     let text = rd_kafka_message_errstr(m).map { String(cString: $0) } ?? KafkaClient.text(msg.err)
                     logger.warning("Kafka consumer error (librdkafka retries)", metadata: [LoggingKeys.error: "\(text) (\(KafkaClient.name(msg.err)))"])
                     if KafkaClient.permanent.contains(msg.err.rawValue), failure == nil {
@@ -177,6 +171,7 @@ public final class KafkaConsumer: EventConsumer {
                 }
                 out.append(Self.busMessage(m))
             }
+            resets.report(client)
             if let fatal = client.fatalError() { throw fatal }
             if out.isEmpty, let failure { throw failure }
             return out
@@ -374,9 +369,6 @@ final class OffsetResets: Sendable {
         resets = Counter(label: "meteo_consumer_offset_resets_total", dimensions: [("bus", "kafka")], factory: factory)
     }
 
-    /// Whether auto.offset.reset moves the position (earliest or latest) rather than failing.
-    var resetsByItself: Bool { reset != nil }
-
     /// The records a reset from `committed` to `resetTo` passes over, of a partition that now
     /// holds `low..<high`.
     static func skipped(committed: Int64, low: Int64, resetTo: Int64) -> Int64 {
@@ -396,22 +388,51 @@ final class OffsetResets: Sendable {
         skippedRecords.increment(by: Int(skipped))
     }
 
-    /// A reset librdkafka made itself, reported as a consumer error message: the counts come
-    /// from the watermarks it last saw.
-    func librdkafkaReset(_ client: KafkaClient, _ m: UnsafeMutablePointer<rd_kafka_message_t>) {
-        let msg = m.pointee
-        let topic = msg.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-        var low: Int64 = -1, high: Int64 = -1
-        _ = rd_kafka_get_watermark_offsets(client.handle, topic, msg.partition, &low, &high)
-        let partition = KafkaPartition(topic: topic, partition: Int(msg.partition))
-        if low >= 0, high >= 0, msg.offset >= 0, let reset {
-            record(partition, committed: msg.offset, low: low, high: high, resetTo: reset == Int64(RD_KAFKA_OFFSET_BEGINNING) ? low : high)
-            return
+    /// A reset librdkafka made by itself while fetching (the partition was re-created or
+    /// truncated under an assigned consumer), which librdkafka 2.0.2 reports only in a log
+    /// line: its log callback hands the line here, and the next poll reports it.
+    struct Pending {
+        var partition: KafkaPartition
+        var at: Int64
+        /// The offset reading resumes at, or nil for the start or end (resolved when reported).
+        var to: Int64?
+    }
+
+    private let pending = Mutex<[Pending]>([])
+
+    /// librdkafka's "offset reset" log line: `[thrd:main]: <topic> [<p>]: offset reset (at offset
+    /// <n>, broker <b>) to [cached BEGINNING offset |cached END offset ]<m|BEGINNING|END>: <why>`.
+    nonisolated(unsafe) private static let resetLine = try! Regex(
+        #"\]: (\S+) \[(\d+)\]: offset reset \(at offset (-?\d+), broker -?\d+\) to (?:cached (?:BEGINNING|END) offset )?(-?\d+|BEGINNING|END):"#)
+
+    /// Takes a librdkafka log line if it says librdkafka reset an offset; false otherwise. Runs
+    /// on a librdkafka thread that may hold the partition's lock: it only parses and queues.
+    func librdkafkaLogged(_ text: String) -> Bool {
+        guard let match = try? Self.resetLine.firstMatch(in: text),
+              let topic = match.output[1].substring, let p = match.output[2].substring.flatMap({ Int($0) }),
+              let at = match.output[3].substring.flatMap({ Int64($0) }), let to = match.output[4].substring else { return false }
+        pending.withLock { $0.append(Pending(partition: KafkaPartition(topic: String(topic), partition: p), at: at, to: Int64(to))) }
+        return true
+    }
+
+    /// Reports the resets librdkafka made since the last call, with the partitions' watermarks.
+    /// On the consumer's own queue (the watermark query may wait for the broker).
+    func report(_ client: KafkaClient) {
+        let found = pending.withLock { p in
+            defer { p.removeAll() }
+            return p
         }
-        let text = rd_kafka_message_errstr(m).map { String(cString: $0) } ?? KafkaClient.text(msg.err)
-        logger.warning("Kafka consumer offset out of range: librdkafka reset it by auto.offset.reset; the records passed over are not known",
-                       metadata: ["kafka.partition": "\(partition)", "kafka.offset": "\(msg.offset)", LoggingKeys.error: "\(text)"])
-        resets.increment()
+        for r in found {
+            var low: Int64 = -1, high: Int64 = -1
+            let err = rd_kafka_query_watermark_offsets(client.handle, r.partition.topic, Int32(r.partition.partition), &low, &high, 5000)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let reset else {
+                logger.warning("Kafka offset out of range: librdkafka reset it by auto.offset.reset; the records passed over are not known",
+                               metadata: ["kafka.partition": "\(r.partition)", "kafka.committed": "\(r.at)", LoggingKeys.error: "\(KafkaClient.text(err))"])
+                resets.increment()
+                continue
+            }
+            record(r.partition, committed: r.at, low: low, high: high, resetTo: r.to ?? (reset == Int64(RD_KAFKA_OFFSET_BEGINNING) ? low : high))
+        }
     }
 }
 

@@ -56,6 +56,7 @@ struct KafkaMockClusterTests {
         #expect(result.stored == 100)
         #expect(result.deadLetters == 1)
         #expect(deadLetters.replaced == 1, "the failed dead-letter producer was replaced")
+        #expect(result.writeRetries == 0, "the dead letter that met the failure was sent again at once, not failed back to the sink")
         try await deadLetters.close()
 
         let dlq = try KafkaConsumer.make(configuration: kafkaConfig(cluster), group: "inspect", topics: ["obs.dlq"], logger: testLogger)
@@ -323,7 +324,7 @@ func publishWithPoison(_ producer: KafkaProducer, count: Int, places: Int) async
 /// "obs.dlq" through `publisher`, until `expecting` messages are through (or after 30 s of
 /// empty polls, to fail instead of hang). Returns the store's counts and the sink's.
 func runDeadLetterSink(_ cluster: KafkaMockCluster, on publisher: any EventPublisher, expecting: Int)
-    async throws -> (stored: Int, deadLetters: Int, deadLettered: Int) {
+    async throws -> (stored: Int, deadLetters: Int, deadLettered: Int, writeRetries: Int) {
     let dir = temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let store = try SQLiteStore.open(dataDir: dir, logger: testLogger)
@@ -335,7 +336,7 @@ func runDeadLetterSink(_ cluster: KafkaMockCluster, on publisher: any EventPubli
                     }), logger: testLogger,
                     onBatch: { stats in progress.withLock { $0.consumed = stats.consumed } })
     try await sink.run()
-    let result = (try await store.count(), try await store.deadLetterCount(), sink.stats.deadLettered)
+    let result = (try await store.count(), try await store.deadLetterCount(), sink.stats.deadLettered, sink.stats.writeRetries)
     try await store.close()
     return result
 }

@@ -369,8 +369,9 @@ final class OffsetResets: Sendable {
         resets = Counter(label: "meteo_consumer_offset_resets_total", dimensions: [("bus", "kafka")], factory: factory)
     }
 
-    /// The records a reset from `committed` to `resetTo` passes over, of a partition that now
-    /// holds `low..<high`.
+    /// The records a reset from `committed` (the group's committed offset when the partition is
+    /// assigned, the read position when librdkafka resets while fetching) to `resetTo` passes
+    /// over, of a partition that now holds `low..<high`.
     static func skipped(committed: Int64, low: Int64, resetTo: Int64) -> Int64 {
         max(0, resetTo - min(committed, low))
     }
@@ -380,9 +381,9 @@ final class OffsetResets: Sendable {
         let past = committed > high
         logger.warning(
             past
-                ? "Kafka committed offset is past the end of the partition (re-created?): resetting by auto.offset.reset; what the old partition held beyond the last commit is gone and cannot be counted"
-                : "Kafka committed offset is before the start of the partition (deleted by retention?): resetting by auto.offset.reset; the records in between were never read",
-            metadata: ["kafka.partition": "\(partition)", "kafka.committed": "\(committed)", "kafka.low": "\(low)", "kafka.high": "\(high)",
+                ? "Kafka consumer offset is past the end of the partition (re-created?): reset by auto.offset.reset; what the old partition held beyond it is gone and cannot be counted"
+                : "Kafka consumer offset is before the start of the partition (deleted by retention?): reset by auto.offset.reset; the records in between were never read",
+            metadata: ["kafka.partition": "\(partition)", "kafka.offset": "\(committed)", "kafka.low": "\(low)", "kafka.high": "\(high)",
                        "kafka.reset.to": "\(resetTo)", "kafka.skipped": "\(skipped)"])
         resets.increment()
         skippedRecords.increment(by: Int(skipped))
@@ -427,7 +428,7 @@ final class OffsetResets: Sendable {
             let err = rd_kafka_query_watermark_offsets(client.handle, r.partition.topic, Int32(r.partition.partition), &low, &high, 5000)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let reset else {
                 logger.warning("Kafka offset out of range: librdkafka reset it by auto.offset.reset; the records passed over are not known",
-                               metadata: ["kafka.partition": "\(r.partition)", "kafka.committed": "\(r.at)", LoggingKeys.error: "\(KafkaClient.text(err))"])
+                               metadata: ["kafka.partition": "\(r.partition)", "kafka.offset": "\(r.at)", LoggingKeys.error: "\(KafkaClient.text(err))"])
                 resets.increment()
                 continue
             }

@@ -125,7 +125,7 @@ struct KafkaBrokerTests {
         // The sinks' positions were past the ends of the new partitions: each reset is one warning
         // of Meteo's with the counts, and librdkafka's own line is not printed as well.
         let after = sinks.map(\.log).joined()
-        #expect(after.contains("Kafka committed offset is past the end of the partition"), "\(after)")
+        #expect(after.contains("Kafka consumer offset is past the end of the partition"), "\(after)")
         #expect(after.contains("kafka.skipped=0"), "\(after)")
         #expect(!after.contains("offset reset (at offset"), "\(after)")
         for p in [ingest] + sinks { p.terminate() }

@@ -92,10 +92,10 @@ struct KafkaMockClusterTests {
         try await consumer.close()
         try await producer.close()
         #expect(got.map(\.offset) == Array(Int64(skipped)..<13))
-        let warnings = lines.all.filter { $0.contains("kafka.committed=") }
+        let warnings = lines.all.filter { $0.contains("kafka.offset=") }
         #expect(warnings.count == 1, "one warning: \(lines.all)")
         #expect(warnings.first?.contains("past the end") == true, "\(warnings)")
-        for count in ["kafka.partition=r[0]", "kafka.committed=1000", "kafka.low=0", "kafka.high=10", "kafka.reset.to=\(skipped)", "kafka.skipped=\(skipped)"] {
+        for count in ["kafka.partition=r[0]", "kafka.offset=1000", "kafka.low=0", "kafka.high=10", "kafka.reset.to=\(skipped)", "kafka.skipped=\(skipped)"] {
             #expect(warnings.first?.contains(count) == true, "\(count) in \(warnings)")
         }
         #expect(metrics.counterTotal(label: "meteo_consumer_offset_resets_total", dimensions: [("bus", "kafka")]) == 1)

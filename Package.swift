@@ -88,6 +88,7 @@ let package = Package(
                 "MeteoCore",
                 .target(name: "CRdKafka", condition: .when(traits: ["Kafka"])),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // libmongoc and libbson, only with the MongoDB trait: every source file of MeteoMongo that
@@ -202,7 +203,8 @@ let package = Package(
         .testTarget(
             name: "MeteoKafkaTests",
             dependencies: ["MeteoCore", "MeteoKafka", "MeteoPipeline", "MeteoEmbedded",
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),
         .testTarget(
             name: "MeteoMongoTests",

@@ -375,7 +375,8 @@ class Run:
 
     # ---- one case
 
-    def case(self, fault: str, inject, heal, *, hold: float = 3.0, note: str = "", may_lose=None) -> Row:
+    def case(self, fault: str, inject, heal, *, hold: float = 3.0, note: str = "", may_lose=None,
+             recover_within: float | None = None, verify=None) -> Row:
         row = Row(fault, note=note)
         log(f"== {fault}")
         try:
@@ -398,6 +399,10 @@ class Run:
                 self.wait_for(lambda: self.refresh_acked() > upto and self.drained(len(self.acked)), self.args.recover_timeout,
                               "new events acknowledged and stored after the fault was healed")
                 row.recover_s = time.monotonic() - healed
+                if recover_within is not None and row.recover_s > recover_within:
+                    row.fail(f"recovered in {row.recover_s:.1f} s, more than the {recover_within:.0f} s required")
+                for problem in verify(context) if verify else []:
+                    row.fail(problem)
             except TimeoutError as e:
                 row.fail(str(e))
             # Some more load after recovery: the pipeline works again, not only caught up.
@@ -474,9 +479,23 @@ class Run:
             log(f"   broker stopped: {len(before)} acknowledged before the stop, {len(unread)} of them not yet in the store")
             return {"unread": unread}
 
-        def heal(_):
+        def heal(ctx):
+            ctx["sink_logs"] = {n: self.procs[n].log_path.stat().st_size for n in ("sink-1", "sink-2")}
             service("kafka", "start")
-        return inject, heal, (lambda ctx: ctx["unread"] if ctx else set())
+            ctx["healed"] = time.monotonic()
+
+        def verify(ctx):
+            """Every sink owns partitions of the topic again within 30 s of the restart (its log since then says so)."""
+            def assigned(n):
+                with open(self.procs[n].log_path, "rb") as f:
+                    f.seek(ctx["sink_logs"][n])
+                    return f"partitions assigned: {self.topic}[".encode() in f.read()
+            late = set(ctx["sink_logs"])
+            while late and time.monotonic() - ctx["healed"] < 30:
+                late = {n for n in late if not assigned(n)}
+                time.sleep(0.25)
+            return [f"{n} owned no partition of {self.topic} within 30 s of the restart" for n in sorted(late)]
+        return inject, heal, (lambda ctx: ctx["unread"] if ctx else set()), verify
 
     # ---- the cases that are not about the steady pipeline
 
@@ -848,8 +867,9 @@ def main() -> int:
             if want("mongo"):
                 run.case("MongoDB-wire server stopped 5 s, restarted", *run.mongo_restart(), hold=5)
             if want("broker"):
-                inject, heal, may_lose = run.broker_restart()
+                inject, heal, may_lose, verify = run.broker_restart()
                 run.case("Kafka broker (in-memory) stopped, restarted", inject, heal, hold=3, may_lose=may_lose,
+                         recover_within=30, verify=verify,
                          note="only events the sinks had not read before the stop may be lost")
             if want("spark"):
                 run.spark_case()

@@ -14,36 +14,100 @@ enum KafkaAdmin {
                              "cannot create Kafka topic \(name) with \(partitions) partitions and replication factor \(replicationFactor): \(String(errorBuffer: errstr))")
         }
         defer { rd_kafka_NewTopic_destroy(newTopic) }
+        let what = "create Kafka topic \(name) (\(partitions) partitions, replication factor \(replicationFactor))"
+        let err = try topicRequest(client, RD_KAFKA_ADMIN_OP_CREATETOPICS, what: what, timeout: timeout) { options, queue in
+            var topics: [OpaquePointer?] = [newTopic]
+            rd_kafka_CreateTopics(client.handle, &topics, 1, options, queue)
+        } result: { event, count in
+            rd_kafka_event_CreateTopics_result(event).flatMap { rd_kafka_CreateTopics_result_topics($0, &count) }
+        }
+        return err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS
+    }
+
+    /// Grows a topic to `partitions` partitions (Kafka cannot shrink one).
+    static func createPartitions(_ client: KafkaClient, name: String, partitions: Int, timeout: Duration) throws(MeteoError) {
+        var errstr = [CChar](repeating: 0, count: 512)
+        guard let newPartitions = rd_kafka_NewPartitions_new(name, partitions, &errstr, errstr.count) else {
+            throw MeteoError(code: .invalidConfiguration, "cannot grow Kafka topic \(name) to \(partitions) partitions: \(String(errorBuffer: errstr))")
+        }
+        defer { rd_kafka_NewPartitions_destroy(newPartitions) }
+        _ = try topicRequest(client, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, what: "grow Kafka topic \(name) to \(partitions) partitions",
+                             timeout: timeout) { options, queue in
+            var list: [OpaquePointer?] = [newPartitions]
+            rd_kafka_CreatePartitions(client.handle, &list, 1, options, queue)
+        } result: { event, count in
+            rd_kafka_event_CreatePartitions_result(event).flatMap { rd_kafka_CreatePartitions_result_topics($0, &count) }
+        }
+    }
+
+    /// What ``ensureTopic(_:name:partitions:replicationFactor:timeout:)`` found and did.
+    enum TopicRepair: Equatable {
+        /// The topic was missing and is created.
+        case created
+        /// The topic had fewer partitions than configured and is grown.
+        case grown(from: Int)
+        /// The topic has this many partitions (at least the configured count): nothing to do.
+        case unchanged(Int)
+        /// The topic exists but its partitions are not known yet (it is being created): ask again later.
+        case notReady
+    }
+
+    /// Makes sure a topic exists with at least `partitions` partitions: creates it when it is
+    /// missing, and grows it through CreatePartitions when it has fewer. A broker that lost its
+    /// data creates a topic by itself, with its default of one partition, when a client asks
+    /// for it (auto-creation); that topic is grown to the configured count here, so that every
+    /// member of a sink group owns a partition again.
+    static func ensureTopic(_ client: KafkaClient, name: String, partitions: Int, replicationFactor: Int,
+                            timeout: Duration) throws(MeteoError) -> TopicRepair {
+        var found = try metadata(client, topic: name, timeout: timeout).topics[name]
+        if found == nil || found?.error != nil {
+            if try createTopic(client, name: name, partitions: partitions, replicationFactor: replicationFactor, timeout: timeout) {
+                // Load the topic's partitions into librdkafka's metadata cache now: otherwise the
+                // first events wait for its one-second scan of unknown topics.
+                _ = try metadata(client, topic: name, timeout: timeout)
+                return .created
+            }
+            found = try metadata(client, topic: name, timeout: timeout).topics[name]
+        }
+        guard let found, found.error == nil, found.partitions > 0 else { return .notReady }
+        guard found.partitions < partitions else { return .unchanged(found.partitions) }
+        try createPartitions(client, name: name, partitions: partitions, timeout: timeout)
+        _ = try metadata(client, topic: name, timeout: timeout)
+        return .grown(from: found.partitions)
+    }
+
+    /// One admin request about one topic: sends it with `send`, waits for its answer, and
+    /// returns the topic's result code if it is success or TOPIC_ALREADY_EXISTS; throws otherwise.
+    private static func topicRequest(_ client: KafkaClient, _ op: rd_kafka_admin_op_t, what: String, timeout: Duration,
+                                     send: (OpaquePointer?, OpaquePointer) -> Void,
+                                     result: (OpaquePointer, inout Int) -> UnsafeMutablePointer<OpaquePointer?>?)
+        throws(MeteoError) -> rd_kafka_resp_err_t {
+        var errstr = [CChar](repeating: 0, count: 512)
         guard let queue = rd_kafka_queue_new(client.handle) else { throw MeteoError(code: .internal, "librdkafka could not make a queue") }
         defer { rd_kafka_queue_destroy(queue) }
-        let options = rd_kafka_AdminOptions_new(client.handle, RD_KAFKA_ADMIN_OP_CREATETOPICS)
+        let options = rd_kafka_AdminOptions_new(client.handle, op)
         defer { rd_kafka_AdminOptions_destroy(options) }
         let ms = KafkaClient.milliseconds(timeout)
         _ = rd_kafka_AdminOptions_set_request_timeout(options, ms, &errstr, errstr.count)
         _ = rd_kafka_AdminOptions_set_operation_timeout(options, ms, &errstr, errstr.count)
-        var topics: [OpaquePointer?] = [newTopic]
-        rd_kafka_CreateTopics(client.handle, &topics, 1, options, queue)
+        send(options, queue)
         guard let event = rd_kafka_queue_poll(queue, ms + 1000) else {
-            throw MeteoError(code: .timeout, "Kafka did not answer the request to create topic \(name) within \(timeout.seconds) s; is the broker at \(client.properties["bootstrap.servers"] ?? "?") up?",
+            throw MeteoError(code: .timeout, "Kafka did not answer the request to \(what) within \(timeout.seconds) s; is the broker at \(client.properties["bootstrap.servers"] ?? "?") up?",
                              isRetriable: true)
         }
         defer { rd_kafka_event_destroy(event) }
         let eventError = rd_kafka_event_error(event)
         if eventError != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaClient.error(eventError, "cannot create Kafka topic \(name)")
-        }
-        guard let result = rd_kafka_event_CreateTopics_result(event) else {
-            throw MeteoError(code: .internal, "librdkafka answered the topic creation with an unexpected event")
+            throw KafkaClient.error(eventError, "cannot \(what)")
         }
         var count = 0
-        guard let results = rd_kafka_CreateTopics_result_topics(result, &count), count == 1, let topic = results[0] else {
-            throw MeteoError(code: .internal, "librdkafka answered the topic creation with \(count) results")
+        guard let results = result(event, &count), count == 1, let topic = results[0] else {
+            throw MeteoError(code: .internal, "librdkafka answered the request to \(what) with \(count) results")
         }
         let err = rd_kafka_topic_result_error(topic)
-        if err == RD_KAFKA_RESP_ERR_NO_ERROR { return true }
-        if err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS { return false }
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS { return err }
         let text = rd_kafka_topic_result_error_string(topic).map { String(cString: $0) } ?? KafkaClient.text(err)
-        throw MeteoError(code: .bus, "cannot create Kafka topic \(name) (\(partitions) partitions, replication factor \(replicationFactor)): \(text) (\(KafkaClient.name(err)))",
+        throw MeteoError(code: .bus, "cannot \(what): \(text) (\(KafkaClient.name(err)))",
                          isRetriable: !KafkaClient.permanent.contains(err.rawValue))
     }
 

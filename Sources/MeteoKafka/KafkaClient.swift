@@ -11,13 +11,17 @@ final class KafkaCallbacks: Sendable {
     let logger: Logger
     let onDelivery: (@Sendable (_ batch: UInt, _ report: KafkaDeliveryReport) -> Void)?
     let onRebalance: (@Sendable (OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) -> Void)?
+    /// A consumer's offset resets, which librdkafka reports in its log.
+    let offsetResets: OffsetResets?
 
     init(logger: Logger,
          onDelivery: (@Sendable (UInt, KafkaDeliveryReport) -> Void)? = nil,
-         onRebalance: (@Sendable (OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) -> Void)? = nil) {
+         onRebalance: (@Sendable (OpaquePointer, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) -> Void)? = nil,
+         offsetResets: OffsetResets? = nil) {
         self.logger = logger
         self.onDelivery = onDelivery
         self.onRebalance = onRebalance
+        self.offsetResets = offsetResets
     }
 
     static func from(_ opaque: UnsafeMutableRawPointer?) -> KafkaCallbacks? {
@@ -129,6 +133,8 @@ private let kafkaLogCallback: @convention(c) (OpaquePointer?, Int32, UnsafePoint
     guard let rk, let callbacks = KafkaCallbacks.from(rd_kafka_opaque(rk)) else { return }
     let text = message.map { String(cString: $0) } ?? ""
     let fac = facility.map { String(cString: $0) } ?? ""
+    // An offset reset is reported once, with its counts, by the consumer (OffsetResets).
+    if fac == "OFFSET", let resets = callbacks.offsetResets, resets.librdkafkaLogged(text) { return }
     // syslog levels: 0-3 error, 4 warning, 5-6 notice/info, 7 debug.
     let swiftLevel: Logger.Level = switch level {
     case ...3: .error

@@ -10,7 +10,9 @@ import MeteoCore
 ///   `queue.buffering.max.messages=200000`. `publish` enqueues a whole batch at once and then
 ///   awaits its delivery reports, so the batches are already full and lingering would only
 ///   delay every poll's acknowledgement (by 0.2 s over 62 polls of 1,630 events on noida-db);
-
+///   and `allow.auto.create.topics=false`: a broker that restarted without its data would
+///   otherwise create the topic again on the producer's first request, with its own default
+///   of one partition (Meteo creates it with ``partitions``; see ``ReplacingKafkaProducer``).
 /// - consumer: `enable.auto.commit=false`, `enable.auto.offset.store=false` (the sink stores and
 ///   commits offsets itself, after each store write), `auto.offset.reset=earliest`, and
 ///   `topic.metadata.refresh.interval.ms=10000`: a subscribed topic that disappears (a broker
@@ -29,16 +31,21 @@ public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var clientID: String
     /// Longest wait for admin and metadata requests.
     public var operationTimeout: Duration
+    /// How often a long-lived producer (``ReplacingKafkaProducer``) checks its topics: each
+    /// missing one is created and each with fewer partitions than ``partitions`` is grown, and a
+    /// producer failed for good is replaced even when it has nothing to send.
+    public var topicCheckInterval: Duration
 
     public init(bootstrapServers: String = "127.0.0.1:9092", properties: [String: String] = [:],
                 partitions: Int = 6, replicationFactor: Int = 1, clientID: String = "meteo",
-                operationTimeout: Duration = .seconds(30)) {
+                operationTimeout: Duration = .seconds(30), topicCheckInterval: Duration = .seconds(5)) {
         self.bootstrapServers = bootstrapServers
         self.properties = properties
         self.partitions = partitions
         self.replicationFactor = replicationFactor
         self.clientID = clientID
         self.operationTimeout = operationTimeout
+        self.topicCheckInterval = topicCheckInterval
     }
 
     public static let producerDefaults: [String: String] = [
@@ -47,6 +54,7 @@ public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
         "linger.ms": "0",
         "batch.num.messages": "10000",
         "queue.buffering.max.messages": "200000",
+        "allow.auto.create.topics": "false",
     ]
 
     public static let consumerDefaults: [String: String] = [

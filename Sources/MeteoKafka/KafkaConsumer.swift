@@ -4,6 +4,7 @@ import Dispatch
 import Foundation
 import Logging
 import MeteoCore
+import Metrics
 import Synchronization
 
 /// Reads topics as a member of a Kafka consumer group, through librdkafka's high-level consumer.
@@ -24,14 +25,16 @@ public final class KafkaConsumer: EventConsumer {
     private let logger: Logger
     private let group: String
     private let assignment: AssignmentBox
+    private let resets: OffsetResets
     private let closed = Atomic<Bool>(false)
 
-    private init(client: KafkaClient, queue: UncheckedQueue, logger: Logger, group: String, assignment: AssignmentBox) {
+    private init(client: KafkaClient, queue: UncheckedQueue, logger: Logger, group: String, assignment: AssignmentBox, resets: OffsetResets) {
         self.client = client
         self.queue = queue
         self.logger = logger
         self.group = group
         self.assignment = assignment
+        self.resets = resets
     }
 
     deinit {
@@ -39,14 +42,18 @@ public final class KafkaConsumer: EventConsumer {
     }
 
     /// Joins `group` and subscribes to `topics`. `onRebalance` hears of each change of partitions.
+    /// `metrics` receives `meteo_consumer_skipped_records_total` and
+    /// `meteo_consumer_offset_resets_total` (label `bus="kafka"`); the default is the process's.
     public static func make(configuration: KafkaConfiguration, group: String, topics: [String], logger: Logger,
+                            metrics: (any MetricsFactory)? = nil,
                             onRebalance: (@Sendable (KafkaRebalance) -> Void)? = nil) throws(MeteoError) -> KafkaConsumer {
         let assignment = AssignmentBox()
         let properties = try configuration.consumerProperties(group: group)
         let reset = startPosition(autoOffsetReset: properties["auto.offset.reset"])
+        let resets = OffsetResets(logger: logger, reset: reset, factory: metrics ?? MetricsSystem.factory)
         let callbacks = KafkaCallbacks(logger: logger, onRebalance: { rk, err, list in
-            KafkaConsumer.rebalance(rk, err, list, reset: reset, logger: logger, assignment: assignment, notify: onRebalance)
-        })
+            KafkaConsumer.rebalance(rk, err, list, reset: reset, logger: logger, assignment: assignment, resets: resets, notify: onRebalance)
+        }, offsetResets: resets)
         let client = try KafkaClient.make(kind: .consumer, properties: properties, callbacks: callbacks)
         // Serve the group's callbacks from the consumer queue, which poll() reads.
         var err = rd_kafka_poll_set_consumer(client.handle)
@@ -58,7 +65,8 @@ public final class KafkaConsumer: EventConsumer {
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaClient.error(err, "cannot subscribe to Kafka topics \(topics.joined(separator: ", "))") }
         guard let queue = rd_kafka_queue_get_consumer(client.handle) else { throw MeteoError(code: .internal, "librdkafka has no consumer queue") }
         logger.debug("Kafka consumer subscribed", metadata: [LoggingKeys.group: "\(group)", LoggingKeys.topic: "\(topics.joined(separator: ","))"])
-        return KafkaConsumer(client: client, queue: UncheckedQueue(queue: queue), logger: logger, group: group, assignment: assignment)
+        return KafkaConsumer(client: client, queue: UncheckedQueue(queue: queue), logger: logger, group: group, assignment: assignment,
+                             resets: resets)
     }
 
     /// The partitions this member owns now.
@@ -66,11 +74,12 @@ public final class KafkaConsumer: EventConsumer {
 
     /// Runs on the consumer's thread, inside poll(): commits what is done before partitions go.
     private static func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
-                                  reset: Int64?, logger: Logger, assignment: AssignmentBox, notify: (@Sendable (KafkaRebalance) -> Void)?) {
+                                  reset: Int64?, logger: Logger, assignment: AssignmentBox, resets: OffsetResets,
+                                  notify: (@Sendable (KafkaRebalance) -> Void)?) {
         let partitions = partitionsOf(list)
         let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
         if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
-            if let list, let reset { resolveStartOffsets(rk, list, reset: reset, logger: logger) }
+            if let list, let reset { resolveStartOffsets(rk, list, reset: reset, logger: logger, resets: resets) }
             if cooperative {
                 if let e = rd_kafka_incremental_assign(rk, list) { logger.error("Kafka incremental assign failed", metadata: [LoggingKeys.error: "\(String(cString: rd_kafka_error_string(e)))"]); rd_kafka_error_destroy(e) }
             } else {
@@ -156,6 +165,7 @@ public final class KafkaConsumer: EventConsumer {
         let client = self.client
         let queue = self.queue
         let logger = self.logger
+        let resets = self.resets
         let ms = KafkaClient.milliseconds(timeout)
         let size = max(1, maxMessages)
         return try await onBlockingQueue { () throws(MeteoError) -> [BusMessage] in
@@ -211,6 +221,7 @@ public final class KafkaConsumer: EventConsumer {
                 }
                 out.append(Self.busMessage(m))
             }
+            resets.report(client)
             if let fatal = client.fatalError() { throw fatal }
             if out.isEmpty, let failure { throw failure }
             return out
@@ -306,39 +317,57 @@ public final class KafkaConsumer: EventConsumer {
     /// Writes into a new assignment the offset each partition starts at: the group's committed
     /// offset, else the partition's start or end (`reset`). librdkafka would find the same, but
     /// for a partition without a committed offset it resets through a timer that first fires
-    /// 100 ms later, which is most of a short run's start-up. If any lookup fails, the list is
-    /// left as it was and librdkafka resolves the offsets itself.
+    /// 100 ms later, which is most of a short run's start-up. A committed offset outside the
+    /// partition (past its end after a re-creation, before its start after retention) is reset
+    /// here too, loudly and counted (``OffsetResets``), instead of by librdkafka's first fetch.
+    /// If any lookup fails, the list is left as it was and librdkafka resolves the offsets itself.
     static func resolveStartOffsets(_ rk: OpaquePointer, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
-                                    reset: Int64, logger: Logger) {
+                                    reset: Int64, logger: Logger, resets: OffsetResets) {
         let count = Int(list.pointee.cnt)
         guard count > 0, let committed = rd_kafka_topic_partition_list_copy(list) else { return }
         defer { rd_kafka_topic_partition_list_destroy(committed) }
         guard rd_kafka_committed(rk, committed, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR else { return }
         var starts = [Int64](repeating: -1, count: count)
-        var missing: [Int] = []
         for i in 0..<count {
             let e = committed.pointee.elems[i]
             if e.err != RD_KAFKA_RESP_ERR_NO_ERROR { return }
-            if e.offset >= 0 { starts[i] = e.offset } else { missing.append(i) }
+            starts[i] = e.offset
         }
-        if !missing.isEmpty {
-            guard let query = rd_kafka_topic_partition_list_new(Int32(missing.count)) else { return }
-            defer { rd_kafka_topic_partition_list_destroy(query) }
-            for i in missing {
+        // Timestamps -2 and -1 ask ListOffsets for the starts and the ends, all partitions at once.
+        guard let low = watermarks(rk, list, at: Int64(RD_KAFKA_OFFSET_BEGINNING)),
+              let high = watermarks(rk, list, at: Int64(RD_KAFKA_OFFSET_END)) else { return }
+        var uncommitted = 0
+        for i in 0..<count {
+            let resetTo = reset == Int64(RD_KAFKA_OFFSET_BEGINNING) ? low[i] : high[i]
+            if starts[i] < 0 {
+                uncommitted += 1
+                starts[i] = resetTo
+            } else if starts[i] < low[i] || starts[i] > high[i] {
                 let e = list.pointee.elems[i]
-                rd_kafka_topic_partition_list_add(query, e.topic, e.partition)?.pointee.offset = reset
-            }
-            // Timestamps -2 and -1 ask ListOffsets for the start and the end, all partitions at once.
-            guard rd_kafka_offsets_for_times(rk, query, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR,
-                  Int(query.pointee.cnt) == missing.count else { return }
-            for (k, i) in missing.enumerated() {
-                let e = query.pointee.elems[k]
-                guard e.err == RD_KAFKA_RESP_ERR_NO_ERROR, e.offset >= 0, e.partition == list.pointee.elems[i].partition else { return }
-                starts[i] = e.offset
+                resets.record(KafkaPartition(topic: String(cString: e.topic), partition: Int(e.partition)),
+                              committed: starts[i], low: low[i], high: high[i], resetTo: resetTo)
+                starts[i] = resetTo
             }
         }
         for i in 0..<count { list.pointee.elems[i].offset = starts[i] }
-        logger.debug("Kafka start offsets resolved", metadata: ["kafka.partitions": "\(count)", "kafka.uncommitted": "\(missing.count)"])
+        logger.debug("Kafka start offsets resolved", metadata: ["kafka.partitions": "\(count)", "kafka.uncommitted": "\(uncommitted)"])
+    }
+
+    /// The offsets of the list's partitions at `position` (beginning or end), in the list's
+    /// order; nil if the broker did not answer for each.
+    private static func watermarks(_ rk: OpaquePointer, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, at position: Int64) -> [Int64]? {
+        guard let query = rd_kafka_topic_partition_list_copy(list) else { return nil }
+        defer { rd_kafka_topic_partition_list_destroy(query) }
+        let count = Int(query.pointee.cnt)
+        for i in 0..<count { query.pointee.elems[i].offset = position }
+        guard rd_kafka_offsets_for_times(rk, query, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR, Int(query.pointee.cnt) == count else { return nil }
+        var out: [Int64] = []
+        for i in 0..<count {
+            let e = query.pointee.elems[i]
+            guard e.err == RD_KAFKA_RESP_ERR_NO_ERROR, e.offset >= 0, e.partition == list.pointee.elems[i].partition else { return nil }
+            out.append(e.offset)
+        }
+        return out
     }
 
     /// Commit errors that mean the partitions changed hands.
@@ -363,6 +392,97 @@ public final class KafkaConsumer: EventConsumer {
             (queue ?? blocking).async {
                 do { c.resume(returning: try body()) } catch { c.resume(throwing: error) }
             }
+        }
+    }
+}
+
+/// Offsets that no longer exist: a partition re-created (shorter) or truncated by retention
+/// leaves the group's committed offset past its end or before its start. The consumer then
+/// starts where auto.offset.reset says; each such reset is one warning with the counts, and
+/// counted in `meteo_consumer_offset_resets_total` and, for the records it passes over that
+/// are known, `meteo_consumer_skipped_records_total` (both with `bus="kafka"`).
+///
+/// Records passed over: before the start, those retention deleted unread (low - committed);
+/// with a reset to the end, also those of the partition not read (high - start). The records
+/// of a deleted partition that were never read went with it and cannot be counted: the warning
+/// says so.
+final class OffsetResets: Sendable {
+    private let logger: Logger
+    private let reset: Int64?
+    private let skippedRecords: Counter
+    private let resets: Counter
+
+    init(logger: Logger, reset: Int64?, factory: any MetricsFactory) {
+        self.logger = logger
+        self.reset = reset
+        skippedRecords = Counter(label: "meteo_consumer_skipped_records_total", dimensions: [("bus", "kafka")], factory: factory)
+        resets = Counter(label: "meteo_consumer_offset_resets_total", dimensions: [("bus", "kafka")], factory: factory)
+    }
+
+    /// The records a reset from `committed` (the group's committed offset when the partition is
+    /// assigned, the read position when librdkafka resets while fetching) to `resetTo` passes
+    /// over, of a partition that now holds `low..<high`.
+    static func skipped(committed: Int64, low: Int64, resetTo: Int64) -> Int64 {
+        max(0, resetTo - min(committed, low))
+    }
+
+    func record(_ partition: KafkaPartition, committed: Int64, low: Int64, high: Int64, resetTo: Int64) {
+        let skipped = Self.skipped(committed: committed, low: low, resetTo: resetTo)
+        let past = committed > high
+        logger.warning(
+            past
+                ? "Kafka consumer offset is past the end of the partition (re-created?): reset by auto.offset.reset; what the old partition held beyond it is gone and cannot be counted"
+                : "Kafka consumer offset is before the start of the partition (deleted by retention?): reset by auto.offset.reset; the records in between were never read",
+            metadata: ["kafka.partition": "\(partition)", "kafka.offset": "\(committed)", "kafka.low": "\(low)", "kafka.high": "\(high)",
+                       "kafka.reset.to": "\(resetTo)", "kafka.skipped": "\(skipped)"])
+        resets.increment()
+        skippedRecords.increment(by: Int(skipped))
+    }
+
+    /// A reset librdkafka made by itself while fetching (the partition was re-created or
+    /// truncated under an assigned consumer), which librdkafka 2.0.2 reports only in a log
+    /// line: its log callback hands the line here, and the next poll reports it.
+    struct Pending {
+        var partition: KafkaPartition
+        var at: Int64
+        /// The offset reading resumes at, or nil for the start or end (resolved when reported).
+        var to: Int64?
+    }
+
+    private let pending = Mutex<[Pending]>([])
+
+    /// librdkafka's "offset reset" log line: `[thrd:main]: <topic> [<p>]: offset reset (at offset
+    /// <n>, broker <b>) to [cached BEGINNING offset |cached END offset ]<m|BEGINNING|END>: <why>`.
+    nonisolated(unsafe) private static let resetLine = try! Regex(
+        #"\]: (\S+) \[(\d+)\]: offset reset \(at offset (-?\d+), broker -?\d+\) to (?:cached (?:BEGINNING|END) offset )?(-?\d+|BEGINNING|END):"#)
+
+    /// Takes a librdkafka log line if it says librdkafka reset an offset; false otherwise. Runs
+    /// on a librdkafka thread that may hold the partition's lock: it only parses and queues.
+    func librdkafkaLogged(_ text: String) -> Bool {
+        guard let match = try? Self.resetLine.firstMatch(in: text),
+              let topic = match.output[1].substring, let p = match.output[2].substring.flatMap({ Int($0) }),
+              let at = match.output[3].substring.flatMap({ Int64($0) }), let to = match.output[4].substring else { return false }
+        pending.withLock { $0.append(Pending(partition: KafkaPartition(topic: String(topic), partition: p), at: at, to: Int64(to))) }
+        return true
+    }
+
+    /// Reports the resets librdkafka made since the last call, with the partitions' watermarks.
+    /// On the consumer's own queue (the watermark query may wait for the broker).
+    func report(_ client: KafkaClient) {
+        let found = pending.withLock { p in
+            defer { p.removeAll() }
+            return p
+        }
+        for r in found {
+            var low: Int64 = -1, high: Int64 = -1
+            let err = rd_kafka_query_watermark_offsets(client.handle, r.partition.topic, Int32(r.partition.partition), &low, &high, 5000)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let reset else {
+                logger.warning("Kafka offset out of range: librdkafka reset it by auto.offset.reset; the records passed over are not known",
+                               metadata: ["kafka.partition": "\(r.partition)", "kafka.offset": "\(r.at)", LoggingKeys.error: "\(KafkaClient.text(err))"])
+                resets.increment()
+                continue
+            }
+            record(r.partition, committed: r.at, low: low, high: high, resetTo: r.to ?? (reset == Int64(RD_KAFKA_OFFSET_BEGINNING) ? low : high))
         }
     }
 }

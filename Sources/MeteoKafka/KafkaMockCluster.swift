@@ -38,6 +38,33 @@ public final class KafkaMockCluster: @unchecked Sendable {
         return KafkaMockCluster(owner: owner, cluster: cluster, bootstrapServers: String(cString: rd_kafka_mock_cluster_bootstraps(cluster)))
     }
 
+    /// Kafka protocol requests, by API key, whose answers ``failRequests(_:count:with:)`` can fail.
+    public enum Request: Int16, Sendable {
+        case produce = 0
+        case fetch = 1
+        case listOffsets = 2
+        case metadata = 3
+        case offsetCommit = 8
+        case joinGroup = 11
+        case heartbeat = 12
+    }
+
+    /// Broker error codes (Kafka's numbers) the mock brokers can answer with.
+    public enum BrokerError: Int32, Sendable {
+        /// What an idempotent producer hears from a broker that lost its sequence numbers
+        /// (restarted without its data): librdkafka declares the producer failed for good.
+        case outOfOrderSequenceNumber = 45
+        case notLeaderForPartition = 6
+        case requestTimedOut = 7
+    }
+
+    /// The next `count` requests of this kind, from any client, are answered with `error`: a
+    /// broker-side fault, as a real broker would report it.
+    public func failRequests(_ request: Request, count: Int = 1, with error: BrokerError) {
+        let errors = [rd_kafka_resp_err_t](repeating: rd_kafka_resp_err_t(rawValue: error.rawValue), count: count)
+        rd_kafka_mock_push_request_errors_array(cluster, request.rawValue, count, errors)
+    }
+
     /// Creates a topic on the mock brokers.
     public func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 1) throws(MeteoError) {
         let err = rd_kafka_mock_topic_create(cluster, name, Int32(partitions), Int32(replicationFactor))

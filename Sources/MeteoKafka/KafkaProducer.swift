@@ -21,6 +21,7 @@ public final class KafkaProducer: EventPublisher {
     private let state: Mutex<State>
     private let poller: PollThread
     private let blocking = DispatchQueue(label: "meteo.kafka.producer")
+    private let admin = DispatchQueue(label: "meteo.kafka.producer.admin")
 
     struct Batch {
         var outstanding: Int
@@ -216,12 +217,6 @@ public final class KafkaProducer: EventPublisher {
         finishObservers()
     }
 
-    /// Raises a fatal error in this producer through librdkafka's test hook, as a broker that
-    /// lost its sequence numbers would; for tests.
-    public func simulateFatalError() {
-        _ = rd_kafka_test_fatal_error(client.handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "simulated by a test")
-    }
-
     private func finishObservers() {
         let observers = state.withLock { s in
             defer { s.observers.removeAll() }
@@ -249,21 +244,29 @@ public final class KafkaProducer: EventPublisher {
         }
     }
 
-    /// Creates the topic with the configured partitions and replication factor, unless it exists.
-    public func ensureTopic(_ name: String, partitions: Int? = nil, replicationFactor: Int? = nil) async throws {
+    /// Makes sure the topic exists with the configured partitions and replication factor:
+    /// creates it when it is missing, grows it (CreatePartitions) when it has fewer partitions,
+    /// for instance when a broker that lost its data created it by itself with its default of
+    /// one. Admin requests have a queue of their own: a broker that does not answer holds back
+    /// neither `close` nor `abandon`.
+    public func ensureTopic(_ name: String, partitions: Int? = nil, replicationFactor: Int? = nil, timeout: Duration? = nil) async throws {
         let client = self.client
         let p = partitions ?? configuration.partitions
         let r = replicationFactor ?? configuration.replicationFactor
-        let timeout = configuration.operationTimeout
-        let created = try await onBlockingQueue { () throws(MeteoError) -> Bool in
-            let created = try KafkaAdmin.createTopic(client, name: name, partitions: p, replicationFactor: r, timeout: timeout)
-            // Load the topic's partitions into librdkafka's metadata cache now: otherwise the
-            // first events wait for its one-second scan of unknown topics.
-            _ = try KafkaAdmin.metadata(client, topic: name, timeout: timeout)
-            return created
+        let timeout = timeout ?? configuration.operationTimeout
+        let repair = try await withCheckedThrowingContinuation { c in
+            admin.async { c.resume(with: Result { () throws(MeteoError) in
+                try KafkaAdmin.ensureTopic(client, name: name, partitions: p, replicationFactor: r, timeout: timeout)
+            }) }
         }
-        if created {
+        switch repair {
+        case .created:
             logger.notice("created Kafka topic", metadata: [LoggingKeys.topic: "\(name)", "kafka.partitions": "\(p)", "kafka.replication": "\(r)"])
+        case .grown(let from):
+            logger.warning("Kafka topic had fewer partitions than configured (created by the broker itself?); grown to the configured count",
+                           metadata: [LoggingKeys.topic: "\(name)", "kafka.partitions.found": "\(from)", "kafka.partitions": "\(p)"])
+        case .unchanged, .notReady:
+            break
         }
     }
 
@@ -271,11 +274,9 @@ public final class KafkaProducer: EventPublisher {
     public func metadata(topic: String?) async throws -> KafkaClusterInfo {
         let client = self.client
         let timeout = configuration.operationTimeout
-        return try await onBlockingQueue { try KafkaAdmin.metadata(client, topic: topic, timeout: timeout) }
-    }
-
-    private func onBlockingQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { c in blocking.async { c.resume(with: Result { try body() }) } }
+        return try await withCheckedThrowingContinuation { c in
+            admin.async { c.resume(with: Result { () throws(MeteoError) in try KafkaAdmin.metadata(client, topic: topic, timeout: timeout) }) }
+        }
     }
 
     private func onBlockingQueue<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {

@@ -75,6 +75,63 @@ struct KafkaBrokerTests {
         #expect(lag.stdout.contains("group \(run.group) lag 0"), "every partition committed to its end: \(lag.stdout)")
     }
 
+    /// After a broker restart without its data, a client's request made the broker create the
+    /// topic again with its default of one partition, and the sinks sat without partitions for
+    /// minutes (found by scripts/chaos). Here the topic is deleted and created again with one
+    /// partition under a running ingestor and two sinks: the topic is grown back to its
+    /// configured partitions, both sinks own partitions again, and new events are stored, all
+    /// within 30 s.
+    @Test func aTopicRecreatedWithOnePartitionIsGrownBackAndBothSinksResumeWithin30Seconds() async throws {
+        let run = KafkaRun()
+        defer { run.cleanUp() }
+        guard let python = ProcessInfo.processInfo.environment["METEO_PYTHON"] else {
+            Issue.record("METEO_PYTHON (a Python with kafka-python) is not set; scripts/test sets it")
+            return
+        }
+        let ingest = try LoggedProcess.start(MeteoProcess.binary.path,
+                                             ["ingest", "--source", "synthetic", "--regions", "EuropeE", "--interval", "1s", "--partitions", "4"] + run.common,
+                                             environment: run.environment, log: run.dir.appendingPathComponent("ingest.log"))
+        // Every process of the pipeline configures the same partitions (each checks the topic).
+        let sinks = try ["a", "b"].map { try run.startSink(name: $0, extra: ["--flush-interval", "200ms", "--partitions", "4"]) }
+        defer {
+            for p in [ingest] + sinks { p.kill9() }
+        }
+        let assigned = "partitions assigned: \(run.topic)["
+        let clock = ContinuousClock()
+        var deadline = clock.now + .seconds(120)
+        while clock.now < deadline {
+            let flowing = ((try? await run.storeCounts().0) ?? 0) > 0
+            if flowing && sinks.allSatisfy({ $0.log.contains(assigned) }) { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        try #require(sinks.allSatisfy { $0.log.contains(assigned) }, "both sinks got partitions: \(sinks.map(\.log))")
+        #expect(try await run.topicPartitions(python) == 4)
+
+        // From here on, what a sink stores can only come from the new topic.
+        let before = sinks.map { $0.log.utf8.count }
+        let recreated = try await Shell.run(python, ["-c", KafkaRun.recreateWithOnePartition, run.broker, run.topic])
+        try #require(recreated.status == 0, "\(recreated.stderr)")
+        deadline = clock.now + .seconds(30)
+        var partitions = 1
+        var storing = [false, false]
+        while clock.now < deadline {
+            partitions = (try? await run.topicPartitions(python)) ?? partitions
+            storing = zip(sinks, before).map { String($0.log.utf8.dropFirst($1))?.contains("  stored ") ?? false }
+            if partitions == 4 && !storing.contains(false) { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(partitions == 4, "the topic is grown back to its configured partitions. Ingest log:\n\(ingest.log.suffix(3000))")
+        #expect(storing == [true, true], "both sinks own partitions again and store new events:\n\(sinks.map(\.log).joined(separator: "\n\n"))")
+        // The sinks' positions were past the ends of the new partitions: each reset is one warning
+        // of Meteo's with the counts, and librdkafka's own line is not printed as well.
+        let after = sinks.map(\.log).joined()
+        #expect(after.contains("Kafka consumer offset is past the end of the partition"), "\(after)")
+        #expect(after.contains("kafka.skipped=0"), "\(after)")
+        #expect(!after.contains("offset reset (at offset"), "\(after)")
+        for p in [ingest] + sinks { p.terminate() }
+        for p in [ingest] + sinks { #expect(try await p.wait(timeout: .seconds(30)) == 0, "\(p.log.suffix(2000))") }
+    }
+
     @Test func aPoisonMessageFromKcatGoesToTheDeadLetterTopicWithItsHeaders() async throws {
         let run = KafkaRun()
         defer { run.cleanUp() }
@@ -212,6 +269,35 @@ struct KafkaRun {
     }
 
     func cleanUp() { try? FileManager.default.removeItem(at: dir) }
+
+    /// The topic's partition count, as kafka-python sees it.
+    func topicPartitions(_ python: String) async throws -> Int {
+        let out = try await Shell.run(python, ["-c", """
+            import sys
+            from kafka import KafkaAdminClient
+            a = KafkaAdminClient(bootstrap_servers=sys.argv[1])
+            print(len(a.describe_topics([sys.argv[2]])[0]["partitions"]))
+            """, broker, topic])
+        guard out.status == 0, let n = Int(out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw MeteoError(code: .internal, "cannot describe topic \(topic): \(out.stderr)")
+        }
+        return n
+    }
+
+    /// Deletes a topic (argv 2) and creates it again with one partition, as a broker's
+    /// auto-creation would, through kafka-python's admin client.
+    static let recreateWithOnePartition = """
+        import sys, time
+        from kafka import KafkaAdminClient
+        from kafka.admin import NewTopic
+        a = KafkaAdminClient(bootstrap_servers=sys.argv[1])
+        a.delete_topics([sys.argv[2]])
+        for _ in range(100):
+            if sys.argv[2] not in a.list_topics():
+                break
+            time.sleep(0.05)
+        a.create_topics([NewTopic(sys.argv[2], 1, 1)])
+        """
 
     static let repoRoot: URL = {
         var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -5,6 +5,7 @@ import MeteoCore
 import MeteoEmbedded
 import MeteoKafka
 import MeteoPipeline
+import MetricsTestKit
 import Synchronization
 import Testing
 
@@ -13,7 +14,8 @@ import Testing
 @Suite("Kafka on librdkafka's mock cluster", .serialized)
 struct KafkaMockClusterTests {
     /// A broker that restarts without its data leaves an idempotent producer failed for good
-    /// ("out of order sequence number"); the publisher replaces it and goes on delivering.
+    /// ("out of order sequence number"); the publisher replaces it, and the publish that met
+    /// the failure is delivered by the new producer instead of failing.
     @Test func aProducerFailedForGoodIsReplacedByANewOne() async throws {
         let cluster = try KafkaMockCluster.start(brokers: 1)
         try cluster.createTopic("t", partitions: 2)
@@ -22,14 +24,82 @@ struct KafkaMockClusterTests {
         try await publisher.publish((0..<10).map { message($0) }, to: "t")
         let failed = publisher.producer
         #expect(failed.fatalError == nil)
-        failed.simulateFatalError()
-        #expect(failed.fatalError != nil)
-        #expect(publisher.replaced == 0)
+        cluster.failRequests(.produce, with: .outOfOrderSequenceNumber)
         try await publisher.publish((10..<20).map { message($0) }, to: "t")
+        #expect(failed.fatalError != nil, "the broker's answer failed the first producer for good")
         #expect(publisher.replaced == 1)
         #expect(publisher.producer !== failed)
         #expect(publisher.producer.fatalError == nil)
         try await publisher.close()
+
+        let consumer = try KafkaConsumer.make(configuration: kafkaConfig(cluster), group: "g", topics: ["t"], logger: testLogger)
+        let got = try await drain(consumer, expecting: 20)
+        try await consumer.close()
+        #expect(Set(got.map { String(decoding: $0.value, as: UTF8.self) }) == Set((0..<20).map { "m\($0)" }), "all 20 delivered")
+    }
+
+    /// The sink's dead-letter producer met the same failure after a broker restart and, before
+    /// it was replaced too, failed every dead letter for good (found by scripts/chaos): the
+    /// dead letter that meets the failure is delivered by a new producer and the sink goes on.
+    @Test func theDeadLetterProducerRecoversFromAFailureForGood() async throws {
+        let cluster = try KafkaMockCluster.start()
+        try cluster.createTopic("obs", partitions: 2)
+        try cluster.createTopic("obs.dlq", partitions: 1)
+        let producer = try KafkaProducer.make(configuration: kafkaConfig(cluster), logger: testLogger)
+        _ = try await publishWithPoison(producer, count: 100, places: 10)
+        try await producer.close()
+
+        // Only the dead-letter producer produces from here on: its first request meets the failure.
+        let deadLetters = try await ReplacingKafkaProducer.make(configuration: kafkaConfig(cluster), topics: [], logger: testLogger)
+        cluster.failRequests(.produce, with: .outOfOrderSequenceNumber)
+        let result = try await runDeadLetterSink(cluster, on: deadLetters, expecting: 101)
+        #expect(result.stored == 100)
+        #expect(result.deadLetters == 1)
+        #expect(deadLetters.replaced == 1, "the failed dead-letter producer was replaced")
+        #expect(result.writeRetries == 0, "the dead letter that met the failure was sent again at once, not failed back to the sink")
+        try await deadLetters.close()
+
+        let dlq = try KafkaConsumer.make(configuration: kafkaConfig(cluster), group: "inspect", topics: ["obs.dlq"], logger: testLogger)
+        let letters = try await drain(dlq, expecting: 1)
+        try await dlq.close()
+        #expect(letters.map(\.key) == ["bad"], "the dead letter is on its topic once")
+    }
+
+    /// A committed offset past the end of its partition (the topic was deleted and created
+    /// again, shorter) is reset by auto.offset.reset with one warning and counted. With
+    /// `earliest` the new partition is read from its start and nothing known is skipped; with
+    /// `latest` its 10 records are passed over, counted as skipped, and what comes next is read.
+    @Test(arguments: ["earliest", "latest"])
+    func aCommittedOffsetPastTheEndIsResetLoudlyAndCounted(reset: String) async throws {
+        let cluster = try KafkaMockCluster.start()
+        try cluster.createTopic("r", partitions: 1)
+        let producer = try KafkaProducer.make(configuration: kafkaConfig(cluster), logger: testLogger)
+        try await producer.publish((0..<10).map { message($0) }, to: "r")
+        try await commitPastTheEnd(cluster, topic: "r", group: "g", at: 1000)
+
+        let metrics = TestMetrics()
+        let (logger, lines) = WarningLog.logger()
+        var config = kafkaConfig(cluster)
+        config.properties["auto.offset.reset"] = reset
+        let consumer = try KafkaConsumer.make(configuration: config, group: "g", topics: ["r"], logger: logger, metrics: metrics)
+        // Joined and positioned (the reset is made when the partition is assigned), then 3 more records.
+        var got: [BusMessage] = []
+        while consumer.assignedPartitions.isEmpty { got += try await consumer.poll(maxMessages: 100, timeout: .milliseconds(100)) }
+        try await producer.publish((10..<13).map { message($0) }, to: "r")
+        let skipped = reset == "latest" ? 10 : 0
+        got += try await drain(consumer, expecting: 13 - skipped - got.count)
+        got.sort { $0.offset < $1.offset }
+        try await consumer.close()
+        try await producer.close()
+        #expect(got.map(\.offset) == Array(Int64(skipped)..<13))
+        let warnings = lines.all.filter { $0.contains("kafka.offset=") }
+        #expect(warnings.count == 1, "one warning: \(lines.all)")
+        #expect(warnings.first?.contains("past the end") == true, "\(warnings)")
+        for count in ["kafka.partition=r[0]", "kafka.offset=1000", "kafka.low=0", "kafka.high=10", "kafka.reset.to=\(skipped)", "kafka.skipped=\(skipped)"] {
+            #expect(warnings.first?.contains(count) == true, "\(count) in \(warnings)")
+        }
+        #expect(metrics.counterTotal(label: "meteo_consumer_offset_resets_total", dimensions: [("bus", "kafka")]) == 1)
+        #expect(metrics.counterTotal(label: "meteo_consumer_skipped_records_total", dimensions: [("bus", "kafka")]) == Int64(skipped))
     }
 
     @Test func everyPublishedEventHasADeliveryReportAndKeepsItsKeyOnOnePartition() async throws {
@@ -173,26 +243,11 @@ struct KafkaMockClusterTests {
         try cluster.createTopic("obs", partitions: 3)
         try cluster.createTopic("obs.dlq", partitions: 1)
         let producer = try KafkaProducer.make(configuration: kafkaConfig(cluster), logger: testLogger)
-        let observations = (0..<500).map { sample("p\($0 % 50)", at: 1_700_000_000 + Double($0 / 50) * 600) }
-        var messages = observations.map { OutgoingMessage(key: $0.placeID, value: EventCodec.encode($0)) }
-        messages.insert(OutgoingMessage(key: "bad", value: Array(#"{"v":1,"place_id":"x","humidity_pct":"#.utf8)), at: 250)
-        try await producer.publish(messages, to: "obs")
-
-        let dir = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try SQLiteStore.open(dataDir: dir, logger: testLogger)
-        let consumer = try KafkaConsumer.make(configuration: kafkaConfig(cluster), group: "sink", topics: ["obs"], logger: testLogger)
-        // Stop once all 501 messages are through (or after 30 s of empty polls, to fail instead of hang).
-        let progress = Mutex((consumed: 0, idle: 0))
-        let sink = Sink(consumer: consumer, writer: DeadLetterTopicWriter(writing: store, deadLettersTo: "obs.dlq", on: producer),
-                        configuration: .init(batchSize: 200, pollTimeout: .milliseconds(200), stopWhenIdle: { @Sendable in
-                            progress.withLock { $0.idle += 1; return $0.consumed >= 501 || $0.idle > 150 }
-                        }), logger: testLogger,
-                        onBatch: { stats in progress.withLock { $0.consumed = stats.consumed } })
-        try await sink.run()
-        #expect(try await store.count() == 500)
-        #expect(try await store.deadLetterCount() == 1)
-        #expect(sink.stats.deadLettered == 1)
+        let messages = try await publishWithPoison(producer, count: 500, places: 50)
+        let result = try await runDeadLetterSink(cluster, on: producer, expecting: 501)
+        #expect(result.stored == 500)
+        #expect(result.deadLetters == 1)
+        #expect(result.deadLettered == 1)
         try await producer.close()
 
         let dlq = try KafkaConsumer.make(configuration: kafkaConfig(cluster), group: "inspect", topics: ["obs.dlq"], logger: testLogger)
@@ -207,7 +262,6 @@ struct KafkaMockClusterTests {
         #expect(h[DeadLetterTopicWriter.Headers.sourceOffset].flatMap(Int64.init) != nil)
         #expect((h[DeadLetterTopicWriter.Headers.reason] ?? "").isEmpty == false)
         #expect(h[DeadLetterTopicWriter.Headers.failedAt].flatMap(ISO8601.date(from:)) != nil)
-        try await store.close()
     }
 
     @Test func aPropertyLibrdkafkaRefusesIsAClearErrorThatHidesSecrets() throws {
@@ -236,6 +290,8 @@ struct KafkaMockClusterTests {
         #expect(KafkaConfiguration().producerProperties()["enable.idempotence"] == "true")
         #expect(KafkaConfiguration().producerProperties()["acks"] == "all")
         #expect(KafkaConfiguration(properties: ["acks": "1"]).producerProperties()["acks"] == "1", "user properties win")
+        #expect(KafkaConfiguration().producerProperties()["allow.auto.create.topics"] == "false",
+                "a producer never makes the broker create a topic with its own default of one partition")
     }
 
     @Test func theConsumerNoticesARecreatedTopicWithinSeconds() throws {
@@ -253,6 +309,73 @@ let testLogger: Logger = {
     l.logLevel = ProcessInfo.processInfo.environment["METEO_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
     return l
 }()
+
+/// `count` observations of `places` places on "obs", with an undecodable message in the middle;
+/// returns the messages as sent.
+func publishWithPoison(_ producer: KafkaProducer, count: Int, places: Int) async throws -> [OutgoingMessage] {
+    var messages = (0..<count).map { i in sample("p\(i % places)", at: 1_700_000_000 + Double(i / places) * 600) }
+        .map { OutgoingMessage(key: $0.placeID, value: EventCodec.encode($0)) }
+    messages.insert(OutgoingMessage(key: "bad", value: Array(#"{"v":1,"place_id":"x","humidity_pct":"#.utf8)), at: count / 2)
+    try await producer.publish(messages, to: "obs")
+    return messages
+}
+
+/// Runs a sink of group "sink" from "obs" into a fresh SQLite store, with its dead letters on
+/// "obs.dlq" through `publisher`, until `expecting` messages are through (or after 30 s of
+/// empty polls, to fail instead of hang). Returns the store's counts and the sink's.
+func runDeadLetterSink(_ cluster: KafkaMockCluster, on publisher: any EventPublisher, expecting: Int)
+    async throws -> (stored: Int, deadLetters: Int, deadLettered: Int, writeRetries: Int) {
+    let dir = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let store = try SQLiteStore.open(dataDir: dir, logger: testLogger)
+    let consumer = try KafkaConsumer.make(configuration: kafkaConfig(cluster), group: "sink", topics: ["obs"], logger: testLogger)
+    let progress = Mutex((consumed: 0, idle: 0))
+    let sink = Sink(consumer: consumer, writer: DeadLetterTopicWriter(writing: store, deadLettersTo: "obs.dlq", on: publisher),
+                    configuration: .init(batchSize: 200, pollTimeout: .milliseconds(200), stopWhenIdle: { @Sendable in
+                        progress.withLock { $0.idle += 1; return $0.consumed >= expecting || $0.idle > 150 }
+                    }), logger: testLogger,
+                    onBatch: { stats in progress.withLock { $0.consumed = stats.consumed } })
+    try await sink.run()
+    let result = (try await store.count(), try await store.deadLetterCount(), sink.stats.deadLettered, sink.stats.writeRetries)
+    try await store.close()
+    return result
+}
+
+/// Reads `topic` once as `group`, then commits `offset` on its partition 0, beyond its end:
+/// what a group has committed when its topic is deleted and created again with fewer records.
+func commitPastTheEnd(_ cluster: KafkaMockCluster, topic: String, group: String, at offset: Int64) async throws {
+    let consumer = try KafkaConsumer.make(configuration: kafkaConfig(cluster), group: group, topics: [topic], logger: testLogger)
+    _ = try await drain(consumer, expecting: 1, quietFor: .seconds(1))
+    try await consumer.commit([CommitPosition(topic: topic, partition: 0, nextOffset: offset)])
+    try await consumer.close()
+}
+
+/// A logger that keeps its warnings and errors, one line each with the metadata.
+enum WarningLog {
+    struct Handler: LogHandler {
+        let lines: Lines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .warning
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            lines.lines.withLock { $0.append(([event.message.description] + fields).joined(separator: " ")) }
+        }
+    }
+
+    final class Lines: Sendable {
+        let lines = Mutex<[String]>([])
+        var all: [String] { lines.withLock { $0 } }
+    }
+
+    static func logger() -> (Logger, Lines) {
+        let lines = Lines()
+        return (Logger(label: "kafka-test-warnings") { _ in Handler(lines: lines) }, lines)
+    }
+}
 
 func kafkaConfig(_ cluster: KafkaMockCluster) -> KafkaConfiguration {
     KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, properties: ["session.timeout.ms": "6000"], partitions: 3)

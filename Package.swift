@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "MeteoKafka", targets: ["MeteoKafka"]),
         .library(name: "MeteoMongo", targets: ["MeteoMongo"]),
         .library(name: "MeteoSpark", targets: ["MeteoSpark"]),
+        .library(name: "MeteoArrow", targets: ["MeteoArrow"]),
     ],
     traits: [
         // Reserved for the optional adapters; each needs a system library or a large build.
@@ -199,6 +200,9 @@ let package = Package(
             path: "Benchmarks/Analytics",
             exclude: ["peers.py", "requirements.txt"]
         ),
+        // What the test suites share: a suite's requirements (a server, the binary, a tool),
+        // skipped in a partial run and failed under METEO_TEST_REQUIRE_ALL=1 (scripts/test).
+        .target(name: "MeteoTestSupport", path: "Tests/MeteoTestSupport"),
         .testTarget(name: "MeteoCoreTests", dependencies: ["MeteoCore"]),
         .testTarget(
             name: "MeteoKafkaTests",
@@ -208,7 +212,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeteoMongoTests",
-            dependencies: ["MeteoCore", "MeteoMongo", "MeteoSources", "MeteoEmbedded", "MeteoPipeline", "MeteoAnalytics",
+            dependencies: ["MeteoTestSupport", "MeteoCore", "MeteoMongo", "MeteoSources", "MeteoEmbedded", "MeteoPipeline", "MeteoAnalytics",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
@@ -219,7 +223,8 @@ let package = Package(
         ),
         .testTarget(
             name: "MeteoArrowTests",
-            dependencies: ["MeteoArrow", "MeteoCore"]
+            dependencies: ["MeteoTestSupport", "MeteoArrow", "MeteoCore"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "MeteoSparkTests",
@@ -261,7 +266,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeteoCLITests",
-            dependencies: ["meteo", "MeteoCore", "MeteoEmbedded", "MeteoStub", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["MeteoTestSupport", "meteo", "MeteoCore", "MeteoEmbedded", "MeteoStub", .product(name: "Logging", package: "swift-log"),
                            .target(name: "MeteoMongo", condition: .when(traits: ["MongoDB"]))]
         ),
     ]

@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
-// The libFuzzer target of Meteo's decoders, a package of its own so that the main package's
-// default build never sees `-sanitize=fuzzer`. Build and run it with `scripts/fuzz` (see README.md).
+// The libFuzzer targets of Meteo's parsers (the decoders, the Arrow reader, the config loader), a
+// package of its own so that the main package's default build never sees `-sanitize=fuzzer`. Build and run it with `scripts/fuzz` (see README.md).
 import PackageDescription
 
 let package = Package(
@@ -13,6 +13,19 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "MeteoFuzz",
+            dependencies: [.product(name: "MeteoCore", package: mainPackageIdentity)],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // The Arrow IPC stream reader (Spark Connect's result batches).
+        .executableTarget(
+            name: "MeteoFuzzArrow",
+            dependencies: [.product(name: "MeteoArrow", package: mainPackageIdentity),
+                           .product(name: "MeteoCore", package: mainPackageIdentity)],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // The configuration loader: a config file's JSON and each setting's text.
+        .executableTarget(
+            name: "MeteoFuzzConfig",
             dependencies: [.product(name: "MeteoCore", package: mainPackageIdentity)],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -111,7 +111,7 @@ public enum ArrowStreamReader {
             let message = try metadata.root()
             let headerType = try message.scalar(1, UInt8.self, default: 0)
             let bodyLength = Int(try message.scalar(3, Int64.self, default: 0))
-            guard bodyLength >= 0, position + bodyLength <= bytes.count else { throw corrupt("a message body of \(bodyLength) bytes runs past the stream") }
+            guard bodyLength >= 0, bodyLength <= bytes.count - position else { throw corrupt("a message body of \(bodyLength) bytes runs past the stream") }
             let body = position..<(position + bodyLength)
             position += bodyLength
             guard let header = try message.table(2) else { throw corrupt("a message has no header") }
@@ -130,6 +130,9 @@ public enum ArrowStreamReader {
         guard let fields else { throw corrupt("the stream has no schema") }
         return (fields, batches)
     }
+
+    /// The most rows a record batch may have: the Arrow format's cap for portable lengths.
+    static let maxLength = Int(Int32.max)
 
     static func corrupt(_ what: String) -> MeteoError {
         MeteoError(code: .malformedPayload, "the Arrow IPC stream is corrupt: \(what)")
@@ -180,6 +183,9 @@ public enum ArrowStreamReader {
             throw MeteoError(code: .malformedPayload, "compressed Arrow record batches are not supported: set spark.sql.execution.arrow… compression off")
         }
         let length = Int(try table.scalar(0, Int64.self, default: 0))
+        // Arrow lengths are 64-bit, but the format caps them at 2^31 - 1 for portability; within
+        // that cap every size below (rows × 16 bytes at most) fits an Int, so no product traps.
+        guard length >= 0, length <= maxLength else { throw corrupt("a record batch claims \(length) rows") }
         guard let (nodeCount, nodeStart) = try table.vector(1), nodeCount == fields.count else {
             throw corrupt("a record batch does not have one node per column")
         }
@@ -196,7 +202,7 @@ public enum ArrowStreamReader {
             guard next < buffers.count else { throw corrupt("a record batch has fewer buffers than its columns need") }
             let b = buffers[next]
             next += 1
-            guard b.offset >= 0, b.length >= 0, b.offset + b.length <= body.count else {
+            guard b.offset >= 0, b.length >= 0, b.offset <= body.count, b.length <= body.count - b.offset else {
                 throw corrupt("a buffer (\(b.offset), \(b.length)) runs past the \(body.count)-byte body")
             }
             return body[(base + b.offset)..<(base + b.offset + b.length)]

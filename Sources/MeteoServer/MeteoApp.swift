@@ -99,11 +99,21 @@ public enum MeteoApp {
 /// 400 saying what to fix.
 struct Parameters {
     let values: [String: String]
+    /// Whether an empty time or number (`until=`) is refused, as the JSON API's document says,
+    /// rather than taken as absent, as the pages' forms send their blank fields.
+    let strict: Bool
 
-    init(_ request: Request) {
+    /// - Parameter strict: true for the JSON API (see ``strict``).
+    init(_ request: Request, strict: Bool = false) {
         var values: [String: String] = [:]
         for (k, v) in request.uri.queryParameters { values[String(k)] = String(v) }
         self.values = values
+        self.strict = strict
+    }
+
+    /// Refuses `name=` with nothing after it, under ``strict``.
+    func refuseEmpty(_ name: String, _ expected: String) throws {
+        if strict, values[name] == "" { throw ParameterError(message: "parameter '\(name)' is empty: give \(expected), or leave it out") }
     }
 
     struct ParameterError: Error {
@@ -117,6 +127,7 @@ struct Parameters {
     }
 
     func time(_ name: String) throws -> Date? {
+        try refuseEmpty(name, "an ISO 8601 time such as 2026-11-29T08:00:00Z")
         guard let v = try text(name) else { return nil }
         guard let d = ISO8601.date(from: v) else {
             throw ParameterError(message: "parameter '\(name)' must be an ISO 8601 time such as 2026-11-29T08:00:00Z")
@@ -125,6 +136,7 @@ struct Parameters {
     }
 
     func integer(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+        try refuseEmpty(name, "a whole number from \(range.lowerBound) to \(range.upperBound)")
         guard let v = try text(name) else { return nil }
         guard let n = Int(v), range.contains(n) else {
             throw ParameterError(message: "parameter '\(name)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
@@ -168,7 +180,7 @@ enum API {
         }
         router.get("/api/places") { request, _ -> Response in
             try await handling {
-                let p = Parameters(request)
+                let p = Parameters(request, strict: true)
                 let region = try p.text("region")
                 var rows: [StoredPlace]
                 if let q = try p.text("q") { rows = try await deps.places.search(q) } else { rows = try await deps.places.storedPlaces() }
@@ -199,7 +211,7 @@ enum API {
         let latestCache = ResponseCache(lifetime: .seconds(1))
         router.get("/api/latest") { request, _ -> Response in
             try await handling {
-                let region = try Parameters(request).text("region")
+                let region = try Parameters(request, strict: true).text("region")
                 // The latest of a region changes at most once a poll; under load, one read of
                 // the store a second serves every request (the live feed pushes changes anyway).
                 let bytes = try await latestCache.value(for: region ?? "") {
@@ -210,7 +222,7 @@ enum API {
         }
         router.get("/api/observations") { request, _ -> Response in
             try await handling {
-                let p = Parameters(request)
+                let p = Parameters(request, strict: true)
                 var query = ObservationQuery(limit: 100)
                 if let place = try p.text("place") { query.placeIDs = [try await deps.places.resolve(place).place.id] }
                 query.region = try p.text("region")
@@ -236,7 +248,7 @@ enum API {
         }
         router.get("/api/analytics") { request, _ -> Response in
             try await handling {
-                let report = try await deps.engine.analyze(try await analysisRequest(Parameters(request), places: deps.places))
+                let report = try await deps.engine.analyze(try await analysisRequest(Parameters(request, strict: true), places: deps.places))
                 return MeteoApp.json(report.jsonString)
             }
         }

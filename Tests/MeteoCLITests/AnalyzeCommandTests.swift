@@ -1,8 +1,9 @@
 import Foundation
 import MeteoCore
+import MeteoTestSupport
 import Testing
 
-@Suite("meteo analyze, as a process", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+@Suite("meteo analyze, as a process", .meteoBinary)
 struct AnalyzeCommandTests {
     @Test func analysisOfTheDemoHasTheDocumentedShape() async throws {
         let dir = MeteoProcess.temporaryDataDir()
@@ -60,13 +61,11 @@ struct AnalyzeCommandTests {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let window = try await MeteoProcess.run(["analyze", "--window", "soon", "--data-dir", dir.path])
-        #expect(window.status != 0)
-        #expect(window.stderr.contains("--window") && window.stderr.contains("15m"))
+        window.expectRefused("--window", "15m")
         let region = try await MeteoProcess.run(["analyze", "--region", "Atlantis", "--data-dir", dir.path])
-        #expect(region.status != 0)
-        #expect(region.stderr.contains("unknown region 'Atlantis'"))
+        region.expectRefused("unknown region 'Atlantis'")
         let empty = try await MeteoProcess.run(["analyze", "--data-dir", dir.path])
-        #expect(empty.status == 1)
+        #expect(empty.status == 1 && empty.reason == .exit, "\(empty.stderr)")
         #expect(empty.stdout.contains("Nothing to analyse") && empty.stdout.contains("meteo demo"))
         let json = try await MeteoProcess.run(["analyze", "--format", "json", "--data-dir", dir.path])
         #expect(json.status == 0, "an empty selection is a valid JSON report")

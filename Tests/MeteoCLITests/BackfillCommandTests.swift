@@ -3,13 +3,14 @@ import Logging
 import MeteoCore
 @testable import MeteoEmbedded
 import MeteoStub
+import MeteoTestSupport
 import Testing
 
 /// `meteo backfill`, `meteo gaps` and `meteo plan` as processes, against the weather-API stub
 /// running in the test process.
 // Serialized: each test runs meteo processes that keep the CPU and the disk busy for seconds;
 // run side by side they slowed the rest of the test run past its time-outs.
-@Suite("meteo backfill and gaps, as processes", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"), .serialized)
+@Suite("meteo backfill and gaps, as processes", .meteoBinary, .serialized)
 struct BackfillCommandTests {
     let logger = Logger(label: "backfill-cli-test")
 

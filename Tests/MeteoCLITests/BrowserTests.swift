@@ -1,4 +1,5 @@
 import Foundation
+import MeteoTestSupport
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -17,9 +18,8 @@ import Darwin
 /// reload. Screenshots land in `.build/browser-artifacts/`. `scripts/test` installs all of it
 /// and sets METEO_PYTHON; without it the suite is skipped.
 @Suite("Dashboard in headless Chromium, over WebDriver", .serialized,
-       .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"),
-       .enabled(if: BrowserTools.available,
-                "needs /usr/bin/chromium, /usr/bin/chromedriver and METEO_PYTHON with selenium (scripts/test sets them up)"))
+       .meteoBinary,
+       .requires("needs /usr/bin/chromium, /usr/bin/chromedriver and METEO_PYTHON with selenium (scripts/test sets them up)") { BrowserTools.available })
 struct BrowserTests {
     static let hostileName = "<img src=x onerror=alert(1)>"
     static let hostilePlaceID = "999999001"

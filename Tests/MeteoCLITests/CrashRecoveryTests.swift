@@ -2,11 +2,12 @@ import Foundation
 import Logging
 import MeteoCore
 import MeteoEmbedded
+import MeteoTestSupport
 import Testing
 
 /// Kills `meteo sink` with SIGKILL in the middle of its work and checks that a restart stores
 /// every event exactly once: the store count equals the distinct events, with no duplicates.
-@Suite("Crash recovery of meteo sink", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"), .serialized)
+@Suite("Crash recovery of meteo sink", .meteoBinary, .serialized)
 struct CrashRecoveryTests {
     let logger = Logger(label: "crash-test")
 

@@ -1,11 +1,12 @@
 import Foundation
 import MeteoCore
+import MeteoTestSupport
 import Testing
 
 /// Any place on Earth, end to end with `meteo` as a process: places files, coordinates in
 /// `--places`, and places that exist only in the store (replayed data), looked up by `query`
 /// and `analyze` as a user would.
-@Suite("Custom and store-only places, as processes", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+@Suite("Custom and store-only places, as processes", .meteoBinary)
 struct CustomPlacesTests {
     static let placesFile = """
         name,latitude,longitude,region,id
@@ -134,10 +135,7 @@ struct CustomPlacesTests {
         #expect(report["observations"]?["count"] == .number(30))
 
         let misspelt = try await MeteoProcess.run(["query", "--place", "Sand Pont", "--data-dir", dir.path])
-        #expect(misspelt.status == 1 && misspelt.reason == .exit)
-        let errors = misspelt.stderr.split(separator: "\n").filter { $0.hasPrefix("meteo: error:") }
-        #expect(errors.count == 1 && errors[0].contains("no place named 'Sand Pont'") && errors[0].contains("did you mean 'Sand Point'"),
-                "\(misspelt.stderr)")
+        misspelt.expectRefused("no place named 'Sand Pont'", "did you mean 'Sand Point'")
     }
 
     @Test func badPlacesAreOneLineSayingWhereAndWhat() async throws {
@@ -153,9 +151,7 @@ struct CustomPlacesTests {
         ]
         for (arguments, message) in cases {
             let r = try await MeteoProcess.run(["ingest", "--once", "--source", "synthetic", "--data-dir", dir.path] + arguments)
-            #expect(r.status == 1 && r.reason == .exit, "\(arguments)")
-            let lines = r.stderr.split(separator: "\n")
-            #expect(lines.count == 1 && lines[0].hasPrefix("meteo: error: ") && lines[0].contains(message), "\(arguments): \(r.stderr)")
+            r.expectRefused(message)
         }
     }
 }

@@ -3,14 +3,15 @@ import Foundation
 import Logging
 import MeteoCore
 import MeteoEmbedded
+import MeteoTestSupport
 import Testing
 
 /// `meteo ingest` and `meteo sink` as separate processes on a real Kafka-compatible broker
 /// (noida-db, started by `scripts/services/kafka`; `scripts/test` sets METEO_TEST_KAFKA to its
 /// address), with independent clients (kcat, kafka-python) on the same topics.
 @Suite("Kafka: meteo processes on a real broker", .serialized,
-       .enabled(if: KafkaBroker.address != nil, "set METEO_TEST_KAFKA=host:port of a running broker (scripts/test does)"),
-       .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+       .requires(environment: "METEO_TEST_KAFKA", "host:port of a running broker; scripts/test starts one"),
+       .meteoBinary)
 struct KafkaBrokerTests {
     let logger = Logger(label: "kafka-broker-test")
 

@@ -1,4 +1,5 @@
 import Foundation
+import MeteoTestSupport
 import Testing
 
 /// Runs the built `meteo` binary as a separate process, as a user would.
@@ -38,11 +39,14 @@ struct MeteoProcess {
         return (p, out, err)
     }
 
-    /// Runs `meteo` to completion, waiting on a thread of its own: a test waiting on Swift's
+    /// Runs `meteo` to completion, waiting on threads of its own: a test waiting on Swift's
     /// cooperative threads (two on a 2-core machine) would starve every other test running
     /// beside it, and any stub server this process runs for the child.
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
-        try await offPool { try runBlocking(arguments, environment: environment) }
+        try await offPool {
+            let (p, out, err) = try start(arguments, environment: environment)
+            return ChildOutput.collect(p, stdout: out, stderr: err)
+        }
     }
 
     /// Runs `body` on a new thread and returns its result.
@@ -54,20 +58,39 @@ struct MeteoProcess {
         }
     }
 
-    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Result {
-        let (p, out, err) = try start(arguments, environment: environment)
-        // Read before waiting so that a full pipe never blocks the child.
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, reason: p.terminationReason,
-                      stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
-    }
-
     static func temporaryDataDir() -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-cli-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
+    }
+}
+
+extension Trait where Self == Requirement {
+    /// The built `meteo` binary, which the suites run as a process.
+    static var meteoBinary: Self {
+        .requires("the meteo binary is not built next to the tests (\(MeteoProcess.binary.path)): swift build builds it") { MeteoProcess.available }
+    }
+}
+
+extension MeteoProcess.Result {
+    /// Expects the documented refusal: a normal exit (not a signal: a trap or a segfault also
+    /// exits non-zero) with `code` (1 for every error meteo reports, see `runReportingErrors`),
+    /// exactly one `meteo: error:` line holding each of `fragments`, and, when `alone`, nothing
+    /// else on stderr. Returns that line.
+    @discardableResult
+    func expectRefused(code: Int32 = 1, _ fragments: String..., alone: Bool = true,
+                       sourceLocation: SourceLocation = #_sourceLocation) -> String {
+        #expect(reason == .exit, "ended by signal \(status), not an exit: \(stderr)", sourceLocation: sourceLocation)
+        #expect(status == code, "exit code \(status), expected \(code): \(stderr)", sourceLocation: sourceLocation)
+        let lines = stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast(stderr.hasSuffix("\n") ? 1 : 0)
+        let errors = lines.filter { $0.hasPrefix("meteo: error: ") }
+        #expect(errors.count == 1, "\(errors.count) 'meteo: error:' lines: \(stderr)", sourceLocation: sourceLocation)
+        if alone { #expect(lines.count == 1, "stderr holds more than the error line: \(stderr)", sourceLocation: sourceLocation) }
+        let line = errors.first.map(String.init) ?? ""
+        for fragment in fragments {
+            #expect(line.contains(fragment), "'\(fragment)' is not in: \(stderr)", sourceLocation: sourceLocation)
+        }
+        return line
     }
 }
 
@@ -87,13 +110,45 @@ enum Shell {
         p.standardError = err
         p.standardInput = inp
         try p.run()
-        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
-        try inp.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return .init(status: p.terminationStatus, reason: p.terminationReason,
-                     stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return ChildOutput.collect(p, stdout: out, stderr: err, input: (inp, Data((input ?? "").utf8)))
+    }
+}
+
+/// Reads a child's standard output and error to their ends at the same time, each on a thread
+/// of its own, then waits for it: a child blocked on a full pipe that nobody reads (stderr,
+/// while the parent still waits for stdout to end) would never exit.
+enum ChildOutput {
+    static func collect(_ process: Process, stdout: Pipe, stderr: Pipe, input: (Pipe, Data)? = nil) -> MeteoProcess.Result {
+        let done = DispatchGroup()
+        let errData = Box()
+        let errHandle = stderr.fileHandleForReading
+        done.enter()
+        Thread.detachNewThread {
+            errData.set(errHandle.readDataToEndOfFile())
+            done.leave()
+        }
+        if let (pipe, data) = input {
+            let inHandle = pipe.fileHandleForWriting
+            done.enter()
+            Thread.detachNewThread {
+                inHandle.write(data)
+                try? inHandle.close()
+                done.leave()
+            }
+        }
+        let outData = stdout.fileHandleForReading.readDataToEndOfFile()
+        done.wait()
+        process.waitUntilExit()
+        return .init(status: process.terminationStatus, reason: process.terminationReason,
+                     stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData.get(), as: UTF8.self))
+    }
+
+    /// The bytes one reader thread hands to the other.
+    private final class Box: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+        func set(_ value: Data) { lock.withLock { data = value } }
+        func get() -> Data { lock.withLock { data } }
     }
 }
 

@@ -4,15 +4,15 @@ import Logging
 import MeteoCore
 import MeteoEmbedded
 import MeteoMongo
+import MeteoTestSupport
 import Testing
 
 /// `meteo sink --store mongodb` as a process, from the embedded log into a real MongoDB-wire
 /// server (SecantusDB, started by `scripts/services/mongo`; `scripts/test` sets
 /// METEO_TEST_MONGO). Each test writes to a database of its own and drops it.
 @Suite("MongoDB: meteo sink on a real server", .serialized,
-       .enabled(if: ProcessInfo.processInfo.environment["METEO_TEST_MONGO"].map { !$0.isEmpty } ?? false,
-                "set METEO_TEST_MONGO to the URI of a running server (scripts/test does)"),
-       .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+       .requires(environment: "METEO_TEST_MONGO", "the URI of a running server; scripts/test starts one"),
+       .meteoBinary)
 struct MongoSinkTests {
     /// A data dir holding the embedded log, and a database of its own.
     struct Run {

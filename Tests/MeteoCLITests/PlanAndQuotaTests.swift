@@ -1,11 +1,12 @@
 import Foundation
 import MeteoCore
 import MeteoStub
+import MeteoTestSupport
 import Testing
 
 /// `meteo plan` and `meteo ingest`'s quota checks as a user runs them; the Open-Meteo stub runs
 /// in this process and enforces the free plan.
-@Suite("meteo plan and the quota checks of meteo ingest, as processes", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+@Suite("meteo plan and the quota checks of meteo ingest, as processes", .meteoBinary)
 struct PlanAndQuotaTests {
     func json(_ text: String) throws -> JSONValue {
         try JSONValue.parse(text.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -55,10 +56,7 @@ struct PlanAndQuotaTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let r = try await MeteoProcess.run(["ingest", "--interval", "10m", "--data-dir", dir.path, "--open-meteo-url", "http://127.0.0.1:9/v1/forecast"],
                                      environment: ["METEO_OPEN_METEO_API_KEY": ""])
-        #expect(r.status == 1 && r.reason == .exit)
-        let lines = r.stderr.split(separator: "\n")
-        #expect(lines.count == 1, "\(r.stderr)")
-        #expect(lines.first == "meteo: error: 1,630 places × 13 variables every 10 min need 305,136 calls a day; the Open-Meteo free plan allows 10,000: use --interval 6h, at most 51 places, or an API key (METEO_OPEN_METEO_API_KEY)")
+        #expect(r.expectRefused() == "meteo: error: 1,630 places × 13 variables every 10 min need 305,136 calls a day; the Open-Meteo free plan allows 10,000: use --interval 6h, at most 51 places, or an API key (METEO_OPEN_METEO_API_KEY)")
     }
 
     @Test func ingestCountsAgainstThePlanAcrossRunsAndForcesOnlyWhenTold() async throws {
@@ -83,7 +81,7 @@ struct PlanAndQuotaTests {
             #expect(stub.openMeteoQuota.stats.accepted == 2 && stub.openMeteoQuota.stats.totalRefused == 0)
 
             let refused = try await MeteoProcess.run(["ingest", "--once", "--interval", "10m"] + common, environment: env)
-            #expect(refused.status == 1)
+            refused.expectRefused()
             #expect(refused.stderr == "meteo: error: 187 places × 13 variables every 10 min need 35,006.4 calls a day; the Open-Meteo free plan allows 10,000: use --interval 45m, at most 51 places, or an API key (METEO_OPEN_METEO_API_KEY)\n")
             #expect(stub.openMeteoQuota.stats.accepted == 2, "a refused run sends nothing")
             // Forced, a small region (17 places, 22.1 calls: the minute still has room for it).

@@ -2,11 +2,12 @@ import Foundation
 import Logging
 import MeteoCore
 import MeteoEmbedded
+import MeteoTestSupport
 import Testing
 
 /// Users' own recordings and the original system's payloads through `meteo ingest --source
 /// replay`, `meteo sink` and `meteo query`, as processes (issue 17).
-@Suite("meteo replay and legacy payloads, as processes", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+@Suite("meteo replay and legacy payloads, as processes", .meteoBinary)
 struct ReplayIngestionTests {
     static let python = ProcessInfo.processInfo.environment["METEO_PYTHON"] ?? "python3"
 

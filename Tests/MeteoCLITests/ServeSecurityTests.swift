@@ -1,4 +1,5 @@
 import Foundation
+import MeteoTestSupport
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -6,17 +7,15 @@ import FoundationNetworking
 
 /// `meteo serve` beyond 127.0.0.1: refused without a token or --insecure; with a token, a live
 /// server answers only its holders, and oversized headers are refused by the HTTP parser.
-@Suite("meteo serve: binding and the token, as a process", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+@Suite("meteo serve: binding and the token, as a process", .meteoBinary)
 struct ServeSecurityTests {
     @Test func anotherAddressNeedsATokenOrInsecure() async throws {
         let dir = MeteoProcess.temporaryDataDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let open = try await MeteoProcess.run(["serve", "--host", "0.0.0.0", "--data-dir", dir.path])
-        #expect(open.status != 0)
-        #expect(open.stderr.contains("--auth-token") && open.stderr.contains("--insecure"), "\(open.stderr)")
+        open.expectRefused("--auth-token", "--insecure")
         let weak = try await MeteoProcess.run(["serve", "--host", "0.0.0.0", "--auth-token", "short", "--data-dir", dir.path])
-        #expect(weak.status != 0)
-        #expect(weak.stderr.contains("at least 16"), "\(weak.stderr)")
+        weak.expectRefused("at least 16")
         #expect(!weak.stderr.contains("short"), "the token is not echoed")
     }
 

@@ -1,14 +1,15 @@
 #if Spark
 import Foundation
 import MeteoCore
+import MeteoTestSupport
 import Testing
 
 /// `meteo analyze --engine spark` against a real Spark Connect server (scripts/services/spark),
 /// on a lake written by `meteo demo --lake`: the report must equal the in-process engine's on
 /// the store the same demo wrote, key by key, and pyspark's own client must agree with it.
 @Suite("Spark: meteo analyze --engine spark on a real Spark Connect server", .serialized,
-       .enabled(if: SparkTestServer.remote != nil, "set METEO_TEST_SPARK=sc://127.0.0.1:15002 (scripts/test starts scripts/services/spark)"),
-       .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+       .requires(environment: "METEO_TEST_SPARK", "sc://127.0.0.1:15002; scripts/test starts scripts/services/spark"),
+       .meteoBinary)
 struct SparkEngineTests {
     static var remote: String? { SparkTestServer.remote }
 
@@ -192,11 +193,7 @@ struct SparkEngineTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let missing = dir.appendingPathComponent("no-such-lake").path
         let run = try await MeteoProcess.run(["analyze", "--engine", "spark", "--spark", Self.remote!, "--lake", missing, "--data-dir", dir.path])
-        #expect(run.status != 0)
-        let lines = run.stderr.split(separator: "\n").filter { !$0.isEmpty }
-        #expect(lines.count == 1, "\(run.stderr)")
-        #expect(run.stderr.contains("PATH_NOT_FOUND") && run.stderr.contains("no-such-lake"), "\(run.stderr)")
-        #expect(run.stderr.contains("meteo sink --lake"), "says what to do: \(run.stderr)")
+        run.expectRefused("PATH_NOT_FOUND", "no-such-lake", "meteo sink --lake")
         #expect(!run.stderr.contains("at org.apache"), "no Java stack trace")
 
         let doctor = try await MeteoProcess.run(["doctor", "--offline", "--engine", "spark", "--spark", Self.remote!, "--lake", missing, "--data-dir", dir.path])
@@ -211,19 +208,15 @@ struct SparkEngineTests {
         let started = clock.now
         let down = try await MeteoProcess.run(["analyze", "--engine", "spark", "--spark", "sc://127.0.0.1:9/;token=HIDDEN;use_ssl=false",
                                          "--lake", dir.path, "--data-dir", dir.path])
-        #expect(down.status != 0)
-        #expect(down.stderr.contains("cannot reach Spark Connect at sc://127.0.0.1:9"), "\(down.stderr)")
-        #expect(down.stderr.contains("scripts/services/spark start"))
+        down.expectRefused("cannot reach Spark Connect at sc://127.0.0.1:9", "scripts/services/spark start")
         #expect(!down.stderr.contains("HIDDEN"), "the token is never printed")
         #expect(clock.now - started < .seconds(60), "fails fast instead of waiting for the call deadline")
 
         let noLake = try await MeteoProcess.run(["analyze", "--engine", "spark", "--spark", Self.remote!, "--data-dir", dir.path])
-        #expect(noLake.status != 0)
-        #expect(noLake.stderr.contains("--lake DIR"), "\(noLake.stderr)")
+        noLake.expectRefused("--lake DIR")
 
         let badRemote = try await MeteoProcess.run(["analyze", "--engine", "spark", "--spark", "http://127.0.0.1:15002", "--lake", dir.path, "--data-dir", dir.path])
-        #expect(badRemote.status != 0)
-        #expect(badRemote.stderr.contains("sc://"), "\(badRemote.stderr)")
+        badRemote.expectRefused("sc://")
     }
 }
 

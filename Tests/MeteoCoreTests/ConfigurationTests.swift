@@ -107,6 +107,53 @@ struct ConfigurationTests {
         #expect(throws: MeteoError.self) { try ConfigLayers.load(flags: ["config": "/nonexistent/meteo.json"], environment: [:]) }
     }
 
+    /// A whole number beyond Int64 in the file (found by review and by the config fuzz target)
+    /// trapped in `Int64(d)`: it is now a bad value refused with the key and file, as any other.
+    @Test func hugeNumbersInTheFileAreRefusedNotTrapped() throws {
+        for text in [#"{"interval": 1e300}"#, #"{"interval": -1e300}"#, #"{"batch_size": 9.3e18}"#, #"{"batch_size": 1e19}"#] {
+            let file = try ConfigLayers.parseFile(Array(text.utf8), path: "meteo.json")
+            let layers = ConfigLayers(file: file, filePath: "meteo.json")
+            for key in MeteoConfiguration.keys { _ = layers.value(key) }
+            do {
+                _ = try MeteoConfiguration.resolve(layers)
+                Issue.record("accepted \(text)")
+            } catch {
+                #expect(error.message.contains("meteo.json"), "\(text): \(error.message)")
+            }
+        }
+        let layers = ConfigLayers(file: try ConfigLayers.parseFile(Array(#"{"interval": 600.0}"#.utf8), path: "meteo.json"))
+        #expect(layers.value(ConfigKey("interval", ""))?.0 == "600")
+    }
+
+    /// Every config file of the config fuzz target's committed corpus, seeds and reproducers
+    /// (Fuzz/Config, scripts/fuzz --target config): resolved, or refused with a reason.
+    @Test func everyFuzzCorpusConfigIsResolvedOrRefusedWithAReason() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var resolved = 0
+        var refused = 0
+        for folder in ["Seeds", "Corpus", "Crashes"] {
+            let dir = root.appendingPathComponent("Fuzz/Config/\(folder)")
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
+            for name in names where !name.hasPrefix(".") && !name.hasSuffix(".md") {
+                let bytes = Array(try Data(contentsOf: dir.appendingPathComponent(name)))
+                let outcome = Result { () throws(MeteoError) in
+                    var file = try ConfigLayers.parseFile(bytes, path: name)
+                    // As the fuzz target does: no file the input names is read.
+                    file["config"] = nil
+                    file["places_file"] = nil
+                    return try MeteoConfiguration.resolve(ConfigLayers(file: file, filePath: name))
+                }
+                switch outcome {
+                case .success: resolved += 1
+                case .failure(let error):
+                    #expect(!error.message.isEmpty, "\(folder)/\(name)")
+                    refused += 1
+                }
+            }
+        }
+        #expect(resolved > 0 && refused > 0, "Fuzz/Config holds \(resolved) valid and \(refused) refused configs")
+    }
+
     @Test func theAPIKeyIsRedacted() throws {
         let c = try MeteoConfiguration.resolve(ConfigLayers(environment: ["METEO_OWM_API_KEY": "sekrit123"]))
         #expect(c.openWeatherMapKey?.value == "sekrit123")

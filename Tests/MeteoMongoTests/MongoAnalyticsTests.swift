@@ -5,13 +5,14 @@ import MeteoAnalytics
 import MeteoCore
 @testable import MeteoMongo
 import MeteoSources
+import MeteoTestSupport
 import Testing
 
 /// The analyses run as aggregation pipelines on the server must give the report of the
 /// in-process engine on the same documents: counts, names, times and order exactly, means and
 /// correlations to 1e-9 relative.
 @Suite("MongoDB server-side analytics", .serialized,
-       .enabled(if: MongoServer.uri != nil, "set METEO_TEST_MONGO to the URI of a running server (scripts/test does)"))
+       .requires(environment: "METEO_TEST_MONGO", "the URI of a running server; scripts/test starts one"))
 struct MongoAnalyticsTests {
     let logger = Logger(label: "mongo-analytics-test")
 

@@ -7,13 +7,14 @@ import MeteoEmbedded
 import MeteoPipeline
 import MeteoSources
 import ServiceLifecycle
+import MeteoTestSupport
 import Testing
 
 /// The store against a real MongoDB-wire server (SecantusDB's secantusd-rs, started by
 /// `scripts/services/mongo`; `scripts/test` sets METEO_TEST_MONGO to its URI). Each test
 /// works in a database of its own and drops it.
 @Suite("MongoDB store on a real server", .serialized,
-       .enabled(if: MongoServer.uri != nil, "set METEO_TEST_MONGO to the URI of a running server (scripts/test does)"))
+       .requires(environment: "METEO_TEST_MONGO", "the URI of a running server; scripts/test starts one"))
 struct MongoStoreTests {
     let logger = Logger(label: "mongo-test")
 
@@ -226,7 +227,7 @@ struct MongoStoreTests {
     /// 5 s later on the same data: the sink retries its write (consumption waits), resumes, and
     /// every event is stored exactly once. (A graceful stop waits for busy clients to go
     /// quiet, so a busy sink would outlive it.)
-    @Test(.enabled(if: MongoServer.managedByScript, "the server is not the one scripts/services/mongo runs here"))
+    @Test(.requires("the server of METEO_TEST_MONGO is not the one scripts/services/mongo runs here (METEO_MONGO_PORT)") { MongoServer.managedByScript })
     func stoppingTheServerMidStreamLosesNothingAndDoublesNothing() async throws {
         try await withStore { store in
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-mongo-outage-\(UUID().uuidString)")

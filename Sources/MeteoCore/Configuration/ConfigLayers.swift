@@ -58,22 +58,28 @@ public struct ConfigLayers: Sendable {
             do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
                 throw MeteoError(code: .invalidConfiguration, "cannot read the config file \(path): check the path given by --config or METEO_CONFIG")
             }
-            let json: JSONValue
-            do { json = try JSONValue.parse(Array(data)) } catch {
-                throw MeteoError(code: .invalidConfiguration, "the config file \(path) is not valid JSON: \(error.message)")
-            }
-            guard case .object(let object) = json else {
-                throw MeteoError(code: .invalidConfiguration, "the config file \(path) must hold a JSON object such as {\"interval\": 600}")
-            }
-            let known = Set(MeteoConfiguration.keys.map(\.fileKey))
-            if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-                throw MeteoError(code: .invalidConfiguration,
-                                 "unknown key '\(unknown)' in the config file \(path); known keys: \(known.sorted().joined(separator: ", "))")
-            }
-            layers.file = object
+            layers.file = try parseFile(Array(data), path: path)
             layers.filePath = path
         }
         return layers
+    }
+
+    /// The settings of a config file's bytes: a JSON object of known keys, or an error naming
+    /// what is wrong in `path`.
+    public static func parseFile(_ bytes: [UInt8], path: String) throws(MeteoError) -> [String: JSONValue] {
+        let json: JSONValue
+        do { json = try JSONValue.parse(bytes) } catch {
+            throw MeteoError(code: .invalidConfiguration, "the config file \(path) is not valid JSON: \(error.message)")
+        }
+        guard case .object(let object) = json else {
+            throw MeteoError(code: .invalidConfiguration, "the config file \(path) must hold a JSON object such as {\"interval\": 600}")
+        }
+        let known = Set(MeteoConfiguration.keys.map(\.fileKey))
+        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+            throw MeteoError(code: .invalidConfiguration,
+                             "unknown key '\(unknown)' in the config file \(path); known keys: \(known.sorted().joined(separator: ", "))")
+        }
+        return object
     }
 
     /// The raw text of a setting and where it came from, or nil when no layer sets it.
@@ -84,13 +90,13 @@ public struct ConfigLayers: Sendable {
             let origin = ConfigOrigin.file(filePath ?? "config file", key: key.fileKey)
             switch v {
             case .string(let s): return (s, origin)
-            case .number(let d): return (d == d.rounded() ? String(Int64(d)) : String(d), origin)
+            case .number(let d): return (Self.text(d), origin)
             case .bool(let b): return (b ? "true" : "false", origin)
             case .array(let a):
                 let parts = a.map { e -> String in
                     switch e {
                     case .string(let s): return s
-                    case .number(let d): return d == d.rounded() ? String(Int64(d)) : String(d)
+                    case .number(let d): return Self.text(d)
                     default: return ""
                     }
                 }
@@ -99,6 +105,13 @@ public struct ConfigLayers: Sendable {
             }
         }
         return nil
+    }
+
+    /// A JSON number as a setting's text: `600` for 600.0, `1.5` as is, and a whole number
+    /// beyond Int64 (1e300) in Swift's notation, which the setting's parser then refuses by name.
+    static func text(_ d: Double) -> String {
+        if d == d.rounded(), let whole = Int64(exactly: d) { return String(whole) }
+        return String(d)
     }
 }
 

@@ -65,17 +65,17 @@ struct AnalyzeCommand: AsyncParsableCommand {
             (request.since, request.until) = try range.dates()
 
             let backends = Backends(configuration: configuration, logger: logger)
-            let store = try await backends.openStore()
-            defer { Task { try? await store.close() } }
-            let resolver = try backends.placeResolver(store: store)
-            if let region {
-                request.region = try await resolver.resolveRegion(region)
-            }
-            if let place {
-                request.placeIDs = [try await resolver.resolve(place).place.id]
-            }
-            let report = try await backends.withAnalyticsEngine(store: store) { engine in
-                try await engine.analyze(request)
+            let report = try await backends.withStore { store in
+                let resolver = try backends.placeResolver(store: store)
+                if let region {
+                    request.region = try await resolver.resolveRegion(region)
+                }
+                if let place {
+                    request.placeIDs = [try await resolver.resolve(place).place.id]
+                }
+                return try await backends.withAnalyticsEngine(store: store) { [request] engine in
+                    try await engine.analyze(request)
+                }
             }
             switch format {
             case .json: Terminal.out(report.jsonString)

@@ -60,40 +60,40 @@ struct QueryCommand: AsyncParsableCommand {
             }
             guard limit >= 1 else { throw MeteoError(code: .invalidConfiguration, "--limit must be at least 1") }
             let backends = Backends(configuration: configuration, logger: logger)
-            let store = try await backends.openStore()
-            defer { Task { try? await store.close() } }
-            let resolver = try backends.placeResolver(store: store)
-            let (sinceDate, untilDate) = try range.dates()
+            try await backends.withStore { store in
+                let resolver = try backends.placeResolver(store: store)
+                let (sinceDate, untilDate) = try range.dates()
 
-            if let near {
-                let point = try await Self.parsePoint(near, resolver: resolver)
-                let km = try Self.parseRadius(radius)
-                let rows = try await store.latest(near: point, radiusKM: km, limit: limit)
-                guard !rows.isEmpty else {
-                    throw MeteoError(code: .unknownPlace, "no observed place within \(radius) of \(near) in \(backends.storeDescription): try a larger --radius, or run 'meteo demo' or 'meteo ingest' first")
+                if let near {
+                    let point = try await Self.parsePoint(near, resolver: resolver)
+                    let km = try Self.parseRadius(radius)
+                    let rows = try await store.latest(near: point, radiusKM: km, limit: limit)
+                    guard !rows.isEmpty else {
+                        throw MeteoError(code: .unknownPlace, "no observed place within \(radius) of \(near) in \(backends.storeDescription): try a larger --radius, or run 'meteo demo' or 'meteo ingest' first")
+                    }
+                    try render(latest: nil, rows: rows.map(\.observation), distances: rows.map(\.distanceKM),
+                               title: "Latest weather within \(radius) of \(String(format: "%.4f", point.latitude)) °N, \(String(format: "%.4f", point.longitude)) °E")
+                    return
                 }
-                try render(latest: nil, rows: rows.map(\.observation), distances: rows.map(\.distanceKM),
-                           title: "Latest weather within \(radius) of \(String(format: "%.4f", point.latitude)) °N, \(String(format: "%.4f", point.longitude)) °E")
-                return
-            }
-            if let region {
-                let regionName = try await resolver.resolveRegion(region)
-                let latest = try await store.latest(region: regionName)
-                guard !latest.isEmpty else {
-                    throw MeteoError(code: .unknownPlace, "no observations of region \(regionName) in \(configuration.dataDir): run 'meteo demo' or 'meteo ingest' first")
+                if let region {
+                    let regionName = try await resolver.resolveRegion(region)
+                    let latest = try await store.latest(region: regionName)
+                    guard !latest.isEmpty else {
+                        throw MeteoError(code: .unknownPlace, "no observations of region \(regionName) in \(configuration.dataDir): run 'meteo demo' or 'meteo ingest' first")
+                    }
+                    try render(latest: nil, rows: latest.sorted { $0.name < $1.name }, title: "Latest weather in \(regionName)")
+                    return
                 }
-                try render(latest: nil, rows: latest.sorted { $0.name < $1.name }, title: "Latest weather in \(regionName)")
-                return
+                let target = try await resolver.resolve(place!).place
+                let history = try await store.observations(ObservationQuery(
+                    placeIDs: [target.id], since: sinceDate, until: untilDate, newestFirst: true, limit: limit))
+                guard let latest = history.first else {
+                    let window = range.isSet ? " in that time range" : ""
+                    throw MeteoError(code: .unknownPlace,
+                                     "no observations of \(Self.label(target)) (id \(target.id))\(window) in \(configuration.dataDir): run 'meteo demo' or 'meteo ingest --places \"\(Self.selectionEntry(target))\"' first")
+                }
+                try render(latest: latest, rows: history, title: "\(Self.label(target)) (\(String(format: "%.4f", target.latitude)) °N, \(String(format: "%.4f", target.longitude)) °E)")
             }
-            let target = try await resolver.resolve(place!).place
-            let history = try await store.observations(ObservationQuery(
-                placeIDs: [target.id], since: sinceDate, until: untilDate, newestFirst: true, limit: limit))
-            guard let latest = history.first else {
-                let window = range.isSet ? " in that time range" : ""
-                throw MeteoError(code: .unknownPlace,
-                                 "no observations of \(Self.label(target)) (id \(target.id))\(window) in \(configuration.dataDir): run 'meteo demo' or 'meteo ingest --places \"\(Self.selectionEntry(target))\"' first")
-            }
-            try render(latest: latest, rows: history, title: "\(Self.label(target)) (\(String(format: "%.4f", target.latitude)) °N, \(String(format: "%.4f", target.longitude)) °E)")
         }
     }
 

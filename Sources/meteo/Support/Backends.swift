@@ -65,6 +65,21 @@ struct Backends {
         PlaceResolver(custom: configuration.customPlaces, catalogue: try PlaceCatalogue.bundled(), store: store)
     }
 
+    /// Runs `body` with the configured store, and closes the store before returning or
+    /// rethrowing: nothing of it is left running in a task while the process exits.
+    func withStore<T>(_ body: (any MeteoStore) async throws -> T) async throws -> T {
+        let store = try await openStore()
+        let result: T
+        do {
+            result = try await body(store)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+        return result
+    }
+
     func openStore() async throws -> any MeteoStore {
         switch configuration.store {
         case .sqlite:

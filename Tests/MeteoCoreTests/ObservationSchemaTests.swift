@@ -17,7 +17,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
 /// The quoted names in a piece of source text, e.g. a Python list.
 func quotedNames(_ text: Substring) -> [String] {
-    text.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+    text.split(separator: "\"", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
 }
 
 /// The text of `file` from the line that starts with `start` to the first line after it that
@@ -31,9 +31,10 @@ func block(_ file: String, from start: String, to end: String) throws -> Substri
 }
 
 /// `name TYPE, …` Spark DDL, as (name, type) pairs.
-func ddlColumns(_ ddl: some StringProtocol) -> [(String, String)] {
-    ddl.split(separator: ",").map { column in
-        let words = column.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\\" || $0 == "\"" }).map(String.init)
+func ddlColumns(_ ddl: Substring) -> [(String, String)] {
+    String(ddl).split(separator: ",").map { (column: Substring) -> (String, String) in
+        let separators: Set<Character> = [" ", "\n", "\\", "\""]
+        let words: [String] = String(column).split(whereSeparator: { (c: Character) in separators.contains(c) }).map { String($0) }
         return (words.first ?? "", words.dropFirst().first ?? "")
     }
 }
@@ -52,7 +53,7 @@ struct ObservationSchemaTests {
         for (child, field) in zip(children, ObservationSchema.fields) {
             let isOptional = Mirror(reflecting: child.value).displayStyle == .optional
             #expect(isOptional == field.nullable, "\(field.name)")
-            let unwrapped = Mirror(reflecting: child.value).children.first?.value ?? child.value
+            let unwrapped = isOptional ? Mirror(reflecting: child.value).children.first?.value : child.value
             switch field.kind {
             case .text: #expect(unwrapped is String, "\(field.name)")
             case .real: #expect(unwrapped is Double, "\(field.name)")

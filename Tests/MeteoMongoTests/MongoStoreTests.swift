@@ -7,6 +7,7 @@ import MeteoEmbedded
 import MeteoPipeline
 import MeteoSources
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 /// The store against a real MongoDB-wire server (SecantusDB's secantusd-rs, started by

@@ -43,20 +43,24 @@ struct SummaryOptions: ParsableArguments {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
         do {
             try Data(w.bytes).write(to: temporary)
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
             throw MeteoError(code: .invalidConfiguration, "cannot write --summary-json \(summaryJSON): \(error.localizedDescription)")
+        }
+        guard rename(temporary.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw MeteoError(code: .invalidConfiguration, "cannot write --summary-json \(summaryJSON): \(reason)")
         }
     }
 
     /// The process's peak resident memory (`getrusage`'s `ru_maxrss`, in KiB on Linux).
     static func peakRSSBytes() -> Int {
         var usage = rusage()
-        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
         #if os(Linux)
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
         return usage.ru_maxrss * 1024
         #else
+        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
         return usage.ru_maxrss
         #endif
     }

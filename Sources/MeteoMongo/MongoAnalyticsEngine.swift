@@ -31,10 +31,13 @@ public struct MongoAnalyticsEngine: AnalyticsEngine {
         self.logger = logger
     }
 
+    public func dataVersion() async throws -> String? {
+        try await store.version()
+    }
+
     /// The variables of the correlation matrix, and the four of the groups and windows.
-    static let correlationFields = ["temperature_c", "feels_like_c", "humidity_pct", "pressure_hpa",
-                                    "wind_speed_ms", "wind_gust_ms", "cloud_cover_pct", "visibility_m"]
-    static let groupFields = ["temperature_c", "humidity_pct", "pressure_hpa", "wind_speed_ms"]
+    static let correlationFields = ObservationFrame.correlationMeasures.map(\.field)
+    static let groupFields = FrameAnalyzer.groupMeasures.map(\.field)
 
     public func analyze(_ request: AnalysisRequest) async throws -> AnalysisReport {
         guard request.windowSeconds >= 1 else {

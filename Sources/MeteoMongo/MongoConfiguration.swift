@@ -27,6 +27,9 @@ public struct MongoConfiguration: Sendable, Hashable, CustomStringConvertible {
     public static let observations = "observations"
     public static let latest = "latest"
     public static let deadLetters = "dead_letters"
+    /// One document, `{_id: "observations", n}`: `n` goes up after every write of observations
+    /// (``MongoStore/version()``).
+    public static let versions = "versions"
 
     public init(uri: String, database: String = "meteo", writeConcern: String = "majority", appName: String = "meteo") {
         self.uri = uri

@@ -3,6 +3,7 @@ import CMongoC
 import Foundation
 import Logging
 import MeteoCore
+import Synchronization
 
 /// Meteo's store on MongoDB, through libmongoc: observations upserted by their natural key in
 /// unordered bulk writes, the newest observation of each place in `latest`, and dead letters
@@ -12,6 +13,9 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
     private let client: MongoClient
     private let logger: Logger
     public let configuration: MongoConfiguration
+    /// Pages the scans of this store have read from the server (the tests check that a scan
+    /// reads ahead of its consumer by at most one page).
+    let scanPagesRead = Atomic<Int>(0)
 
     private init(client: MongoClient, logger: Logger) {
         self.client = client
@@ -140,6 +144,7 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
                     key: ObservationDocument.id(o), payload: EventCodec.encode(o), failedAt: Date()))
             }
             try await updateLatest(observations.enumerated().filter { !refused.contains($0.offset) }.map(\.element))
+            try await bumpVersion()
         }
         if !letters.isEmpty {
             try await insertDeadLetters(letters)
@@ -335,6 +340,25 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
         try await countDocuments(MongoConfiguration.observations)
     }
 
+    /// The counter in `versions`, which every write of observations increments once it has
+    /// landed (from any process): a reader that reads it before the data never caches new
+    /// data under an old version. "0" before the first write.
+    public func version() async throws -> String? {
+        let filter = BSONDocument()
+        filter.append("_id", MongoConfiguration.observations)
+        let found = try await documents(MongoConfiguration.versions, filter: filter, options: BSONDocument())
+        return "\(found.first?["n"]?.int ?? 0)"
+    }
+
+    private func bumpVersion() async throws {
+        let command = try BSONDocument.make(json: #"""
+            {"update": "\#(MongoConfiguration.versions)",
+             "updates": [{"q": {"_id": "\#(MongoConfiguration.observations)"}, "u": {"$inc": {"n": 1}}, "upsert": true}],
+             "writeConcern": {"w": \#(Self.writeConcernJSON(configuration.writeConcern))}}
+            """#)
+        _ = try await client.command(command, what: "cannot count a write in \(configuration.database).\(MongoConfiguration.versions)")
+    }
+
     public func deadLetterCount() async throws -> Int {
         try await countDocuments(MongoConfiguration.deadLetters)
     }
@@ -403,36 +427,32 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
     }
 
     /// Pages through the selection in `_id` order (keyset pagination: each page is one query
-    /// that starts after the last `_id` seen), so that memory holds one page at a time.
+    /// that starts after the last `_id` seen). Pull-based, like the SQLite scan: the next page
+    /// is read only when the consumer asks for it, so memory holds the page being handed out
+    /// and nothing more, however slow the consumer.
     public func scan(_ query: ObservationQuery, batchSize: Int) -> AsyncThrowingStream<[Observation], any Error> {
         let size = max(1, batchSize)
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    var after: String?
-                    while !Task.isCancelled {
-                        let filter = Self.filter(query)
-                        if let after {
-                            let greater = BSONDocument()
-                            greater.append("$gt", after)
-                            filter.append("_id", document: greater)
-                        }
-                        let options = try BSONDocument.make(json: #"{"sort": {"_id": 1}, "limit": \#(size)}"#)
-                        let page = try await documents(MongoConfiguration.observations, filter: filter, options: options)
-                        guard let last = page.last?["_id"]?.string else { break }
-                        var rows: [Observation] = []
-                        rows.reserveCapacity(page.count)
-                        for document in page { rows.append(try ObservationDocument.observation(document)) }
-                        continuation.yield(rows)
-                        if page.count < size { break }
-                        after = last
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
+        let cursor = MongoScanCursor()
+        return AsyncThrowingStream { [self] in
+            guard case .after(let after) = cursor.state else { return nil }
+            let filter = Self.filter(query)
+            if let after {
+                let greater = BSONDocument()
+                greater.append("$gt", after)
+                filter.append("_id", document: greater)
             }
-            continuation.onTermination = { _ in task.cancel() }
+            let options = try BSONDocument.make(json: #"{"sort": {"_id": 1}, "limit": \#(size)}"#)
+            let page = try await documents(MongoConfiguration.observations, filter: filter, options: options)
+            scanPagesRead.add(1, ordering: .relaxed)
+            guard let last = page.last?["_id"]?.string else {
+                cursor.state = .finished
+                return nil
+            }
+            var rows: [Observation] = []
+            rows.reserveCapacity(page.count)
+            for document in page { rows.append(try ObservationDocument.observation(document)) }
+            cursor.state = page.count < size ? .finished : .after(last)
+            return rows
         }
     }
 
@@ -522,6 +542,21 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
                               partition: Int(d["partition"]?.int ?? 0), offset: d["offset"]?.int ?? 0,
                               key: d["key"]?.string, payload: payload, failedAt: d["failed_at"]?.date ?? Date(timeIntervalSince1970: 0))
         }
+    }
+}
+
+/// Where a MongoDB scan stands: past an `_id` (nil before the first page), or finished.
+final class MongoScanCursor: Sendable {
+    enum State: Sendable {
+        case after(String?)
+        case finished
+    }
+
+    private let mutex = Mutex(State.after(nil))
+
+    var state: State {
+        get { mutex.withLock { $0 } }
+        set { mutex.withLock { $0 = newValue } }
     }
 }
 #endif

@@ -38,12 +38,17 @@ public enum MeteoApp {
         /// How `place=`, `q=`, `region=` and `/place/ID` find places; by default over the
         /// store's places alone (`meteo serve` adds the configuration's and the catalogue's).
         public var places: PlaceResolver
+        /// Runs `engine`'s analyses for the routes: cached per (request, data version), at
+        /// most `maxConcurrentAnalyses` at once (``AnalysisCache``).
+        public var analyses: AnalysisCache
 
         public init(store: any ObservationStore, deadLetters: (any DeadLetterStore)?, engine: any AnalyticsEngine,
-                    metrics: PrometheusCollectorRegistry?, feed: LiveFeed, places: PlaceResolver? = nil) {
+                    metrics: PrometheusCollectorRegistry?, feed: LiveFeed, places: PlaceResolver? = nil,
+                    maxConcurrentAnalyses: Int = 2) {
             self.store = store
             self.deadLetters = deadLetters
             self.engine = engine
+            self.analyses = AnalysisCache(engine: engine, maxRunning: maxConcurrentAnalyses)
             self.metrics = metrics
             self.feed = feed
             self.places = places ?? PlaceResolver(store: store)
@@ -248,7 +253,7 @@ enum API {
         }
         router.get("/api/analytics") { request, _ -> Response in
             try await handling {
-                let report = try await deps.engine.analyze(try await analysisRequest(Parameters(request, strict: true), places: deps.places))
+                let report = try await deps.analyses.report(try await analysisRequest(Parameters(request, strict: true), places: deps.places))
                 return MeteoApp.json(report.jsonString)
             }
         }
@@ -271,6 +276,10 @@ enum API {
             return MeteoApp.error(error.message, status: .notFound)
         } catch let error as MeteoError where error.code == .ambiguousPlace {
             return MeteoApp.badRequest(error.message)
+        } catch let error as AnalysisCache.Busy {
+            var response = MeteoApp.error(error.description, status: .serviceUnavailable)
+            response.headers[.retryAfter] = "\(AnalysisCache.Busy.retryAfterSeconds)"
+            return response
         }
     }
 

@@ -1,6 +1,9 @@
+import MeteoCore
+
 /// The OpenAPI 3.1 description of the JSON API, served at `/openapi.json`. Written by hand,
-/// next to the routes it describes (`API` in MeteoApp.swift); a test checks that every route
-/// is in it and that it parses.
+/// next to the routes it describes (`API` in MeteoApp.swift), but for the schema of an
+/// observation, which is ``ObservationSchema/jsonSchema``; a test checks that every route is
+/// in it and that it parses.
 enum OpenAPIDocument {
     static let json = #"""
     {
@@ -66,7 +69,8 @@ enum OpenAPIDocument {
             "responses": {
               "200": {"description": "the report", "content": {"application/json": {"schema": {"type": "object"}}}},
               "400": {"$ref": "#/components/responses/BadRequest"},
-              "404": {"$ref": "#/components/responses/UnknownPlace"}
+              "404": {"$ref": "#/components/responses/UnknownPlace"},
+              "503": {"description": "two analyses are already running and this one is not cached: ask again after Retry-After seconds", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/json": {"schema": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}}}}
             }
           }
         },
@@ -86,23 +90,7 @@ enum OpenAPIDocument {
           "UnknownPlace": {"description": "no source knows the place (the error suggests the closest names)", "content": {"application/json": {"schema": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}}}}
         },
         "schemas": {
-          "Observation": {
-            "type": "object",
-            "required": ["place_id", "name", "country", "latitude", "longitude", "observed_at", "source"],
-            "properties": {
-              "v": {"type": "integer"},
-              "place_id": {"type": "string"}, "name": {"type": "string"}, "country": {"type": "string"},
-              "region": {"type": ["string", "null"]},
-              "latitude": {"type": "number"}, "longitude": {"type": "number"},
-              "observed_at": {"type": "string", "format": "date-time"}, "source": {"type": "string"},
-              "temperature_c": {"type": ["number", "null"]}, "feels_like_c": {"type": ["number", "null"]},
-              "humidity_pct": {"type": ["number", "null"]}, "pressure_hpa": {"type": ["number", "null"]},
-              "wind_speed_ms": {"type": ["number", "null"]}, "wind_direction_deg": {"type": ["number", "null"]},
-              "wind_gust_ms": {"type": ["number", "null"]}, "cloud_cover_pct": {"type": ["number", "null"]},
-              "visibility_m": {"type": ["number", "null"]}, "rain_mm": {"type": ["number", "null"]},
-              "snow_mm": {"type": ["number", "null"]}, "weather_code": {"type": ["integer", "null"]}
-            }
-          },
+          "Observation": \#(ObservationSchema.jsonSchema),
           "ObservationPage": {
             "type": "object",
             "required": ["count", "observations", "next_cursor"],

@@ -109,7 +109,7 @@ enum Pages {
             try await page {
                 let region = try await regionParameter(Parameters(request), places: deps.places)
                 let regions = await regionNames(deps.places)
-                let report = try await deps.engine.analyze(AnalysisRequest(region: region?.name))
+                let report = try await deps.analyses.report(AnalysisRequest(region: region?.name))
                 let names = report.correlation.variables
                 let heatmap = Heatmap(
                     title: "Correlation of the weather variables (Pearson r)",
@@ -132,7 +132,7 @@ enum Pages {
                 let choices = ["temperature_c", "humidity_pct", "pressure_hpa", "wind_speed_ms"]
                 let field = try p.choice("variable", choices) ?? "temperature_c"
                 let window = try p.seconds("window", 60...(31 * 86_400)) ?? 3600
-                let report = try await deps.engine.analyze(AnalysisRequest(region: region?.name, windowSeconds: window))
+                let report = try await deps.analyses.report(AnalysisRequest(region: region?.name, windowSeconds: window))
                 var byRegion: [String: [LineChart.Point]] = [:]
                 for w in report.windows.series {
                     let value: Double?
@@ -248,6 +248,11 @@ enum Pages {
             return MeteoApp.html(try await body())
         } catch let error as Parameters.ParameterError {
             return MeteoApp.html(layout(title: "Bad request", active: "", body: "<h1>Bad request</h1><p>\(HTML.escape(error.message))</p>"), status: .badRequest)
+        } catch let error as AnalysisCache.Busy {
+            var response = MeteoApp.html(layout(title: "Busy", active: "", body: "<h1>Busy</h1><p>\(HTML.escape(error.description)).</p>"),
+                                         status: .serviceUnavailable)
+            response.headers[.retryAfter] = "\(AnalysisCache.Busy.retryAfterSeconds)"
+            return response
         }
     }
 

@@ -8,6 +8,7 @@ import MeteoPipeline
 import MeteoSources
 import ServiceLifecycle
 import MeteoTestSupport
+import Synchronization
 import Testing
 
 /// The store against a real MongoDB-wire server (SecantusDB's secantusd-rs, started by
@@ -96,6 +97,55 @@ struct MongoStoreTests {
                 for try await page in store.scan(ObservationQuery(region: region), batchSize: 7) { n += page.count }
                 #expect(n == batch.filter { $0.region == region }.count)
             }
+        }
+    }
+
+    /// A slow consumer (here, one that makes server round trips between pages) holds the scan
+    /// back: a page is read only when asked for, so the scan is never more than one page ahead,
+    /// and the rows still come complete and in `_id` order.
+    @Test func aScanReadsAPageOnlyWhenTheConsumerAsks() async throws {
+        try await withStore { store in
+            let batch = try await observations(places: 100, ticks: 10)
+            _ = try await store.upsert(batch)
+            let before = store.scanPagesRead.load(ordering: .relaxed)
+            var consumed = 0
+            var seen: [Observation] = []
+            var mostAhead = 0
+            for try await page in store.scan(ObservationQuery(), batchSize: 50) {
+                consumed += 1
+                seen += page
+                for _ in 0..<3 { try await store.ping() }
+                mostAhead = max(mostAhead, store.scanPagesRead.load(ordering: .relaxed) - before - consumed)
+            }
+            #expect(consumed == 20)
+            #expect(mostAhead == 0)
+            // 20 full pages, then the empty one that ends the scan.
+            #expect(store.scanPagesRead.load(ordering: .relaxed) - before == 21)
+            #expect(seen.map(ObservationDocument.id) == batch.map(ObservationDocument.id).sorted())
+            #expect(Set(seen) == Set(batch))
+        }
+    }
+
+    /// The version moves after every write of observations, from this store or another
+    /// process's, and stays put while only reads happen.
+    @Test func theVersionMovesOnEveryWriteFromAnywhere() async throws {
+        try await withStore { store in
+            let empty = try await store.version()
+            let batch = try await observations(places: 20, ticks: 2)
+            _ = try await store.upsert(Array(batch.prefix(20)))
+            let once = try await store.version()
+            #expect(once != empty)
+            _ = try await store.observations(ObservationQuery())
+            #expect(try await store.version() == once)
+            // Another client on the same database (another process, as `meteo sink`).
+            let other = try await MongoStore.open(configuration: store.configuration, logger: logger)
+            _ = try await other.upsert(Array(batch.suffix(20)))
+            try await other.close()
+            let twice = try await store.version()
+            #expect(twice != once && twice != empty)
+            // A replay overwrites: the data may have changed, so the version moves too.
+            _ = try await store.upsert(Array(batch.suffix(20)))
+            #expect(try await store.version() != twice)
         }
     }
 

@@ -8,6 +8,14 @@ public protocol AnalyticsEngine: Sendable {
     /// `in-process`, `spark`.
     var name: String { get }
     func analyze(_ request: AnalysisRequest) async throws -> AnalysisReport
+    /// A token that changes whenever the data the engine reads may have changed (for an
+    /// engine over a store, ``ObservationStore/version()``); nil when the engine cannot tell,
+    /// and then its reports are never reused. Read it before analysing.
+    func dataVersion() async throws -> String?
+}
+
+extension AnalyticsEngine {
+    public func dataVersion() async throws -> String? { nil }
 }
 
 /// The in-process columnar engine: loads the selection from the store into an
@@ -34,6 +42,10 @@ public struct InProcessEngine: AnalyticsEngine {
             progress?(builder.count)
         }
         return builder.build()
+    }
+
+    public func dataVersion() async throws -> String? {
+        try await store.version()
     }
 
     public func analyze(_ request: AnalysisRequest) async throws -> AnalysisReport {

@@ -29,17 +29,8 @@ public struct ObservationFrame: Sendable {
             }
         }
 
-        /// The unit, for tables.
-        public var unit: String {
-            switch self {
-            case .temperature, .feelsLike: "°C"
-            case .humidity, .cloudCover: "%"
-            case .pressure: "hPa"
-            case .windSpeed, .windGust: "m/s"
-            case .visibility: "m"
-            case .rain, .snow: "mm"
-            }
-        }
+        /// The unit, for tables (``ObservationSchema``'s).
+        public var unit: String { ObservationSchema.field(field)?.unit ?? "" }
 
         func value(of o: Observation) -> Double? {
             switch self {

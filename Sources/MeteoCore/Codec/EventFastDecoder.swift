@@ -7,11 +7,7 @@ import Foundation
 extension JSONParser {
     /// The keys of a version-1 event, in the order `fastEvent` numbers them: the order
     /// ``EventCodec/encode(_:)`` writes them in.
-    static let eventKeys: [[UInt8]] = [
-        "v", "place_id", "name", "country", "region", "latitude", "longitude", "observed_at", "source",
-        "temperature_c", "feels_like_c", "humidity_pct", "pressure_hpa", "wind_speed_ms", "wind_direction_deg",
-        "wind_gust_ms", "cloud_cover_pct", "visibility_m", "rain_mm", "snow_mm", "weather_code",
-    ].map { Array($0.utf8) }
+    static let eventKeys: [[UInt8]] = (["v"] + ObservationSchema.names).map { Array($0.utf8) }
 
     /// The keys laid end to end, and where each starts: compared as bytes without touching an
     /// array of arrays (and its reference counts) for every key of every event.

@@ -118,6 +118,11 @@ public protocol ObservationStore: Sendable {
     /// Every place the store holds observations of, as its latest observation describes it,
     /// ordered by place id: what ``PlaceResolver`` looks names and ids up in.
     func places() async throws -> [StoredPlace]
+    /// A token that changes whenever the stored observations may have changed, whether this
+    /// process or another wrote them; read it before reading the data, and whatever was
+    /// computed from that data may be reused while the token stays the same. Nil when the
+    /// store cannot tell cheaply: then nothing read from it may be cached.
+    func version() async throws -> String?
     func close() async throws
 }
 
@@ -167,6 +172,9 @@ public struct NearbyObservation: Sendable, Hashable {
 }
 
 extension ObservationStore {
+    /// A store that cannot tell when its data changed.
+    public func version() async throws -> String? { nil }
+
     /// The places of every place's latest observation; stores that can read fewer columns
     /// override it.
     public func places() async throws -> [StoredPlace] {

@@ -20,39 +20,33 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
         self.logger = logger
     }
 
-    static let columns = """
-        place_id, observed_at, name, country, region, latitude, longitude, source, temperature_c, feels_like_c, \
-        humidity_pct, pressure_hpa, wind_speed_ms, wind_direction_deg, wind_gust_ms, cloud_cover_pct, visibility_m, \
-        rain_mm, snow_mm, weather_code
-        """
+    /// The columns in table order: the key (place_id, observed_at) first, then the other
+    /// fields of ``ObservationSchema`` in its order; `bind` and `observation(from:)` follow it.
+    static let columnFields: [ObservationSchema.Field] = {
+        let key = ["place_id", "observed_at"]
+        return key.compactMap(ObservationSchema.field) + ObservationSchema.fields.filter { !key.contains($0.name) }
+    }()
 
-    static let placeholders = (1...20).map { "?\($0)" }.joined(separator: ", ")
+    static let columns = columnFields.map(\.name).joined(separator: ", ")
+
+    static let columnCount = columnFields.count
+
+    static let placeholders = (1...columnCount).map { "?\($0)" }.joined(separator: ", ")
+
+    /// `name = ?3, …` for every column but the key: the update of a row already stored.
+    static let assignments = columnFields.enumerated().dropFirst(2).map { "\($1.name) = ?\($0 + 1)" }.joined(separator: ", ")
 
     /// The columns; `primaryKey` nil keeps SQLite's rowid, so that rows are appended in arrival
     /// order and only the small unique index on (place_id, observed_at) takes random inserts.
     static func columnDefinitions(primaryKey: String?) -> String {
-        """
-            place_id TEXT NOT NULL,
-            observed_at INTEGER NOT NULL,
-            name TEXT NOT NULL,
-            country TEXT NOT NULL,
-            region TEXT,
-            latitude REAL NOT NULL,
-            longitude REAL NOT NULL,
-            source TEXT NOT NULL,
-            temperature_c REAL,
-            feels_like_c REAL,
-            humidity_pct REAL,
-            pressure_hpa REAL,
-            wind_speed_ms REAL,
-            wind_direction_deg REAL,
-            wind_gust_ms REAL,
-            cloud_cover_pct REAL,
-            visibility_m REAL,
-            rain_mm REAL,
-            snow_mm REAL,
-            weather_code INTEGER\(primaryKey.map { ",\n    PRIMARY KEY (\($0))" } ?? "")
-        """
+        columnFields.map { f in
+            let type = switch f.kind {
+            case .text: "TEXT"
+            case .real: "REAL"
+            case .integer, .time: "INTEGER"
+            }
+            return "    \(f.name) \(type)" + (f.nullable ? "" : " NOT NULL")
+        }.joined(separator: ",\n") + (primaryKey.map { ",\n    PRIMARY KEY (\($0))" } ?? "")
     }
 
     /// The page size of a new store file: 16 KiB pages make the three indexes shallower and
@@ -140,12 +134,7 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
             try db.transaction { () throws -> UpsertSummary in
                 var summary = UpsertSummary()
                 let insert = try db.statement("INSERT OR IGNORE INTO observations (\(Self.columns)) VALUES (\(Self.placeholders))")
-                let update = try db.statement("""
-                    UPDATE observations SET name = ?3, country = ?4, region = ?5, latitude = ?6, longitude = ?7, source = ?8,
-                    temperature_c = ?9, feels_like_c = ?10, humidity_pct = ?11, pressure_hpa = ?12, wind_speed_ms = ?13,
-                    wind_direction_deg = ?14, wind_gust_ms = ?15, cloud_cover_pct = ?16, visibility_m = ?17, rain_mm = ?18,
-                    snow_mm = ?19, weather_code = ?20 WHERE place_id = ?1 AND observed_at = ?2
-                    """)
+                let update = try db.statement("UPDATE observations SET \(Self.assignments) WHERE place_id = ?1 AND observed_at = ?2")
                 var newest: [String: Int] = [:]
                 // In time order: the two indexes on time then take each hour's rows side by
                 // side, instead of one row in each of the batch's hours place after place (a
@@ -248,11 +237,12 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
     static let rowsPerInsert = 50
 
     static let multiRowInsert = "INSERT OR IGNORE INTO observations (\(columns)) VALUES "
-        + (0..<rowsPerInsert).map { r in "(" + (1...20).map { "?\(r * 20 + $0)" }.joined(separator: ", ") + ")" }.joined(separator: ", ")
+        + (0..<rowsPerInsert).map { r in "(" + (1...columnCount).map { "?\(r * columnCount + $0)" }.joined(separator: ", ") + ")" }.joined(separator: ", ")
 
-    /// Binds the observation's 20 columns to parameters `row × 20 + 1` … `row × 20 + 20`.
+    /// Binds the observation's 20 columns (``columnFields``, in order) to parameters
+    /// `row × 20 + 1` … `row × 20 + 20`.
     static func bind(_ o: Observation, to s: SQLiteStatement, row: Int = 0) {
-        let b = Int32(row * 20)
+        let b = Int32(row * columnCount)
         s.bind(b + 1, o.placeID)
         s.bind(b + 2, ObservationKey(placeID: o.placeID, observedAt: o.observedAt).epochSeconds)
         s.bind(b + 3, o.name)
@@ -361,7 +351,7 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
                 var last: Int64?
                 while try s.step() {
                     out.append(Self.observation(from: s))
-                    last = s.int64(20)
+                    last = s.int64(Int32(Self.columnCount))
                 }
                 return (out, last)
             }
@@ -447,6 +437,21 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
 
     public func count() async throws -> Int {
         try await scalar("SELECT count(*) FROM observations")
+    }
+
+    /// `<data_version>.<total_changes>`: SQLite's `PRAGMA data_version` changes when another
+    /// connection (another process) commits, and `total_changes()` counts the rows this
+    /// connection wrote; together they change on every write, from anywhere, and cost no I/O.
+    public func version() async throws -> String? {
+        try await connection.perform { db in
+            let s = try db.statement("SELECT total_changes()")
+            defer { s.reset() }
+            let p = try db.statement("PRAGMA data_version")
+            defer { p.reset() }
+            let changes = try s.step() ? (s.int64(0) ?? 0) : 0
+            let data = try p.step() ? (p.int64(0) ?? 0) : 0
+            return "\(data).\(changes)"
+        }
     }
 
     public func deadLetterCount() async throws -> Int {

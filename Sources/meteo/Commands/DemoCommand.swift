@@ -58,6 +58,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Port the page is served on.")
     var port: Int = 8080
 
+    @OptionGroup var summary: SummaryOptions
+
     mutating func validate() throws {
         guard ticks >= 1, ticks <= 100_000 else { throw ValidationError("--ticks must be between 1 and 100000") }
         if let n = placesCount, n < 1 || n > 34_006 { throw ValidationError("--places must be between 1 and 34006 (the catalogue's size)") }
@@ -139,6 +141,12 @@ struct DemoCommand: AsyncParsableCommand {
             ]
             Terminal.out("\nSummary")
             Terminal.out(table.render())
+            try summary.write(command: "demo", elapsedSeconds: elapsed, [
+                "places": Double(places.count), "published": Double(ingest.published), "stored": Double(sunk.stored),
+                "inserted": Double(sunk.inserted), "overwritten": Double(sunk.updated), "dead_lettered": Double(sunk.deadLettered),
+                "store_total": Double(total), "dead_letters_total": Double(deadTotal),
+                "observations_per_s": perSecond(sunk.stored, elapsed),
+            ])
             if sunk.stored + sunk.deadLettered < ingest.published {
                 throw MeteoError(code: .internal, "the sink stored \(sunk.stored) and dead-lettered \(sunk.deadLettered) of \(ingest.published) published events")
             }

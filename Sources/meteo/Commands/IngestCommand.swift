@@ -97,6 +97,8 @@ struct IngestCommand: AsyncParsableCommand {
         valueName: "file"))
     var deliveryLog: String?
 
+    @OptionGroup var summary: SummaryOptions
+
     func run() async throws {
         try await runReportingErrors {
             let logger = common.bootstrapLogging()
@@ -162,9 +164,17 @@ struct IngestCommand: AsyncParsableCommand {
             )
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: ingestor, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            let clock = ContinuousClock()
+            let began = clock.now
             try await group.run()
+            let elapsed = (clock.now - began).seconds
             let s = ingestor.stats
             Terminal.out("published \(formatCount(s.published)) events in \(s.ticks) poll(s); \(s.sourceFailures) place failures, \(s.failedPolls) failed polls")
+            try summary.write(command: "ingest", elapsedSeconds: elapsed, [
+                "places": Double(places.count), "polls": Double(s.ticks), "published": Double(s.published),
+                "place_failures": Double(s.sourceFailures), "failed_polls": Double(s.failedPolls),
+                "events_per_s": perSecond(s.published, elapsed),
+            ])
         }
     }
 }

@@ -67,6 +67,8 @@ struct SinkCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Store") var storeOptions: StoreOptions
 
+    @OptionGroup var summary: SummaryOptions
+
     func run() async throws {
         try await runReportingErrors {
             let logger = common.bootstrapLogging()
@@ -105,10 +107,18 @@ struct SinkCommand: AsyncParsableCommand {
             )
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: sink, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            let clock = ContinuousClock()
+            let began = clock.now
             try await group.run()
+            let elapsed = (clock.now - began).seconds
             try await parts.close()
             let s = sink.stats
             Terminal.out("consumed \(formatCount(s.consumed)) events: stored \(formatCount(s.stored)) (\(formatCount(s.inserted)) new, \(formatCount(s.updated)) overwritten), \(s.deadLettered) dead letters")
+            try summary.write(command: "sink", elapsedSeconds: elapsed, [
+                "consumed": Double(s.consumed), "stored": Double(s.stored), "inserted": Double(s.inserted),
+                "overwritten": Double(s.updated), "dead_lettered": Double(s.deadLettered),
+                "observations_per_s": perSecond(s.stored, elapsed),
+            ])
         }
     }
 }

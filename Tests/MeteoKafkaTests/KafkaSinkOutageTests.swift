@@ -69,6 +69,12 @@ struct KafkaSinkOutageTests {
         let changes = rebalances.withLock { $0 }
         #expect(changes.filter { $0.hasPrefix("assigned") }.count == 1 && changes.dropLast().allSatisfy { $0.hasPrefix("assigned") },
                 "\(changes)")
+        // Its commits landed: a member that had fallen out of the group would have had them
+        // refused (assignment lost), and the group would read every event again.
+        let next = try KafkaConsumer.make(configuration: config, group: "\(topic)-sink", topics: [topic], logger: testLogger)
+        let again = try await drain(next, expecting: 0, quietFor: .seconds(5))
+        try await next.close()
+        #expect(again.isEmpty, "\(again.count) events read again: the sink's commits were refused")
         try await store.close()
     }
 }

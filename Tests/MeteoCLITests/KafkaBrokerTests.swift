@@ -108,21 +108,26 @@ struct KafkaBrokerTests {
         try #require(sinks.allSatisfy { $0.log.contains(assigned) }, "both sinks got partitions: \(sinks.map(\.log))")
         #expect(try await run.topicPartitions(python) == 4)
 
-        // From here on, what a sink stores can only come from the new topic.
-        let before = sinks.map { $0.log.utf8.count }
         let recreated = try await Shell.run(python, ["-c", KafkaRun.recreateWithOnePartition, run.broker, run.topic])
         try #require(recreated.status == 0, "\(recreated.stderr)")
+        // Repaired: 4 partitions, each of the group's 2 members owns some (the group as the
+        // broker describes it); then the store grows (new events; the old topic is gone).
         deadline = clock.now + .seconds(30)
         var partitions = 1
-        var storing = [false, false]
+        var owned: [[Int]] = []
+        var repairedAt: Int?
+        var count = 0
         while clock.now < deadline {
             partitions = (try? await run.topicPartitions(python)) ?? partitions
-            storing = zip(sinks, before).map { String($0.log.utf8.dropFirst($1))?.contains("  stored ") ?? false }
-            if partitions == 4 && !storing.contains(false) { break }
+            owned = (try? await run.groupAssignment(python)) ?? owned
+            count = (try? await run.storeCounts().0) ?? count
+            if repairedAt == nil, partitions == 4, owned.count == 2, owned.allSatisfy({ !$0.isEmpty }) { repairedAt = count }
+            if let repairedAt, count > repairedAt { break }
             try await Task.sleep(for: .milliseconds(500))
         }
         #expect(partitions == 4, "the topic is grown back to its configured partitions. Ingest log:\n\(ingest.log.suffix(3000))")
-        #expect(storing == [true, true], "both sinks own partitions again and store new events:\n\(sinks.map(\.log).joined(separator: "\n\n"))")
+        #expect(owned.count == 2 && owned.allSatisfy { !$0.isEmpty }, "both sinks own partitions again: \(owned)\n\(sinks.map(\.log).joined(separator: "\n\n"))")
+        #expect(repairedAt.map { count > $0 } == true, "new events stored after the repair (\(repairedAt.map(String.init) ?? "never repaired"), then \(count))")
         // The sinks' positions were past the ends of the new partitions: each reset is one warning
         // of Meteo's with the counts, and librdkafka's own line is not printed as well.
         let after = sinks.map(\.log).joined()
@@ -283,6 +288,19 @@ struct KafkaRun {
             throw MeteoError(code: .internal, "cannot describe topic \(topic): \(out.stderr)")
         }
         return n
+    }
+
+    /// The partitions of the topic each member of the group owns, as the broker describes the group.
+    func groupAssignment(_ python: String) async throws -> [[Int]] {
+        let out = try await Shell.run(python, ["-c", """
+            import sys
+            from kafka import KafkaAdminClient
+            a = KafkaAdminClient(bootstrap_servers=sys.argv[1])
+            for m in a.describe_consumer_groups([sys.argv[2]])[0].members:
+                print(",".join(str(p) for t, ps in m.member_assignment.assignment if t == sys.argv[3] for p in sorted(ps)))
+            """, broker, group, topic])
+        guard out.status == 0 else { throw MeteoError(code: .internal, "cannot describe group \(group): \(out.stderr)") }
+        return out.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { $0.split(separator: ",").compactMap { Int($0) } }
     }
 
     /// Deletes a topic (argv 2) and creates it again with one partition, as a broker's

@@ -98,6 +98,7 @@ public enum ArrowStreamReader {
             return Int32(bitPattern: UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24)
         }
         while position < bytes.count {
+            let start = position
             var length = Int(try int32(at: position))
             position += 4
             if length == -1 {  // continuation marker, then the length
@@ -117,6 +118,8 @@ public enum ArrowStreamReader {
             guard let header = try message.table(2) else { throw corrupt("a message has no header") }
             switch headerType {
             case 1:
+                // One schema per stream, first: batches already read belong to the first one.
+                guard fields == nil else { throw corrupt("a second schema message at byte \(start)") }
                 fields = try schema(header)
             case 3:
                 guard let fields else { throw corrupt("a record batch comes before the schema") }

@@ -82,6 +82,26 @@ struct ArrowStreamReaderTests {
         }
     }
 
+    /// A second schema after a batch (found by scripts/fuzz --target arrow): the stream was read
+    /// with the second schema's fields and the first one's batches, which did not match them.
+    @Test func aSecondSchemaIsAnError() throws {
+        let ints = try ArrowFixtures.load("seven-rows")
+        let strings = try ArrowFixtures.load("strings")
+        // Each stream: a continuation marker, the schema's length, its metadata (no body), the
+        // batch, and the 8-byte end marker.
+        func schemaMessage(_ stream: [UInt8]) -> ArraySlice<UInt8> {
+            let length = Int(stream[4]) | Int(stream[5]) << 8 | Int(stream[6]) << 16 | Int(stream[7]) << 24
+            return stream[0..<(8 + length)]
+        }
+        let twice = Array(ints.dropLast(8)) + schemaMessage(strings) + ints.suffix(8)
+        do {
+            let (fields, batches) = try ArrowStreamReader.read(twice)
+            Issue.record("read as \(fields) with \(batches)")
+        } catch {
+            #expect(error.message.contains("a second schema"), "\(error.message)")
+        }
+    }
+
     /// A message body length near Int64.max overflowed `position + bodyLength`.
     @Test func aHugeBodyLengthIsAnErrorNotATrap() throws {
         let good = try ArrowFixtures.load("seven-rows")

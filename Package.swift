@@ -206,7 +206,7 @@ let package = Package(
         .testTarget(name: "MeteoCoreTests", dependencies: ["MeteoCore"]),
         .testTarget(
             name: "MeteoKafkaTests",
-            dependencies: ["MeteoCore", "MeteoKafka", "MeteoPipeline", "MeteoEmbedded",
+            dependencies: ["MeteoTestSupport", "MeteoCore", "MeteoKafka", "MeteoPipeline", "MeteoEmbedded",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "MetricsTestKit", package: "swift-metrics")]
         ),

@@ -118,7 +118,7 @@ struct MongoSinkTests {
 }
 
 /// `meteo sink` refuses an unacknowledged write concern before it connects: no server needed.
-@Suite("MongoDB: meteo sink refuses w=0", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+@Suite("MongoDB: meteo sink refuses w=0", .meteoBinary)
 struct MongoWriteConcernCommandTests {
     @Test(arguments: [
         (["--write-concern", "0"], "mongodb://127.0.0.1:1/", "invalid --write-concern '0'"),

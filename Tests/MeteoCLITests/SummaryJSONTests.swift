@@ -3,7 +3,7 @@ import MeteoCore
 import Testing
 
 /// `--summary-json`: the contract scripts read instead of the prose summaries.
-@Suite("meteo ingest, sink and demo --summary-json", .enabled(if: MeteoProcess.available, "the meteo binary is built by swift build"))
+@Suite("meteo ingest, sink and demo --summary-json", .meteoBinary)
 struct SummaryJSONTests {
     static func summary(_ url: URL) throws -> [String: JSONValue] {
         guard case .object(let fields) = try JSONValue.parse(Array(try Data(contentsOf: url))) else {

@@ -5,6 +5,7 @@ import MeteoCore
 import MeteoEmbedded
 import MeteoKafka
 import MeteoPipeline
+import MeteoTestSupport
 import Synchronization
 import Testing
 
@@ -12,8 +13,7 @@ import Testing
 /// pauses its partitions and keeps polling while it retries) and stores everything once the
 /// store is back. Against a real broker (METEO_TEST_KAFKA, as ``KafkaBrokerTests``).
 @Suite("Kafka: a sink waiting for its store stays in its group",
-       .enabled(if: ProcessInfo.processInfo.environment["METEO_TEST_KAFKA"].map { !$0.isEmpty } ?? false,
-                "set METEO_TEST_KAFKA=host:port of a running broker (scripts/test does)"))
+       .requires(environment: "METEO_TEST_KAFKA", "host:port of a running broker; scripts/test starts one"))
 struct KafkaSinkOutageTests {
     /// Fails every write with a transient error until `outage` after its first write.
     final class DownForAWhile: SinkWriter {

@@ -154,12 +154,12 @@ struct EmbeddedLogTests {
         let restarted = try log.consumer(group: "slow", topic: topic)
         #expect(try await restarted.poll(maxMessages: 100, timeout: .zero).map(\.offset) == Array(10..<15))
         #expect(restarted.skippedRecords == 7)
-        #expect(try metrics.expectCounter("meteo_consumer_skipped_records_total").totalValue == 7)
+        #expect(try metrics.expectCounter("meteo_consumer_skipped_records_total", [("bus", "embedded")]).totalValue == 7)
 
         let fresh = try log.consumer(group: "new", topic: topic)
         #expect(try await fresh.poll(maxMessages: 100, timeout: .zero).map(\.offset) == Array(10..<15))
         #expect(fresh.skippedRecords == 0)
-        #expect(try metrics.expectCounter("meteo_consumer_skipped_records_total").totalValue == 7)
+        #expect(try metrics.expectCounter("meteo_consumer_skipped_records_total", [("bus", "embedded")]).totalValue == 7)
     }
 
     /// An acknowledged append survives a power cut: the log commits with synchronous=FULL.

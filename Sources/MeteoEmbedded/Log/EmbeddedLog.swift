@@ -38,12 +38,12 @@ public final class EmbeddedLog: Sendable {
         self.logger = logger
         self.retentionOverride = retentionOverride
         self.retentionFailures = Counter(label: "meteo_log_retention_failures_total", dimensions: [], factory: metrics)
-        self.skippedCounter = Counter(label: "meteo_consumer_skipped_records_total", dimensions: [], factory: metrics)
+        self.skippedCounter = Counter(label: "meteo_consumer_skipped_records_total", dimensions: [("bus", "embedded")], factory: metrics)
     }
 
     /// Opens (creating if needed) the log in `dataDir`.
     /// - Parameter metrics: where its counters go (`meteo_log_retention_failures_total`,
-    ///   `meteo_consumer_skipped_records_total`); the process's metrics system by default.
+    ///   `meteo_consumer_skipped_records_total{bus="embedded"}`, labelled like the Kafka consumer's: a Prometheus registry refuses one name with and without labels); the process's metrics system by default.
     public static func open(dataDir: URL, retention: Duration = .seconds(7 * 86_400), logger: Logger,
                             metrics: any MetricsFactory = MetricsSystem.factory) throws -> EmbeddedLog {
         try open(dataDir: dataDir, retention: retention, logger: logger, metrics: metrics, retentionOverride: nil)

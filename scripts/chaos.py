@@ -360,9 +360,18 @@ class Run:
     def dead_letters(self) -> int:
         return self.db().dead_letters.count_documents({})
 
-    def poison(self, n: int) -> None:
-        """Undecodable messages, as a hostile producer would send: each must be dead-lettered."""
-        producer = KafkaProducer(bootstrap_servers=self.broker, acks="all", retries=5)
+    def poison(self, n: int) -> float:
+        """Undecodable messages, as a hostile producer would send: each must be dead-lettered.
+        Returns the seconds the broker took to take them.
+
+        The protocol version is given, not probed: kafka-python's probe allows the broker 2 s
+        to answer a new connection and gives up with NoBrokersAvailable, and noida-db can be
+        that slow for a few seconds on a loaded 2-core machine (CI failed three cases in a row
+        that way, before any fault was injected). Without the probe the producer waits for
+        metadata up to max_block_ms like any client; a slow broker is reported, not failed."""
+        started = time.monotonic()
+        producer = KafkaProducer(bootstrap_servers=self.broker, acks="all", retries=5,
+                                 api_version=(2, 5, 0), max_block_ms=60_000)
         bodies = [b'{"v":1,"place_id":"x","name":"<script>alert(1)</script>","humidity_pct":',
                   b'{"v":1,"place_id":{"$ne":null},"name":"{\\"$ne\\": null}","observed_at":"9999-99-99"}',
                   b"\xff\xfe not json at all \x00",
@@ -372,6 +381,7 @@ class Run:
         producer.flush()
         producer.close()
         self.poison_sent += n
+        return time.monotonic() - started
 
     # ---- one case
 
@@ -383,8 +393,12 @@ class Run:
             self.refresh_acked()
             first = len(self.acked)
             dead_before = self.dead_letters()
-            self.poison(self.args.poison)
+            took = self.poison(self.args.poison)
             row.poison = self.args.poison
+            if took > 5:
+                slow = f"the broker took {took:.1f} s to accept the {row.poison} undecodable messages (before the fault)"
+                row.note = f"{row.note}; {slow}" if row.note else slow
+                log(f"   {slow}")
             time.sleep(self.args.steady)
             context = inject()
             time.sleep(hold)

@@ -202,7 +202,7 @@ let package = Package(
         ),
         // What the test suites share: a suite's requirements (a server, the binary, a tool),
         // skipped in a partial run and failed under METEO_TEST_REQUIRE_ALL=1 (scripts/test).
-        .target(name: "MeteoTestSupport", path: "Tests/MeteoTestSupport"),
+        .target(name: "MeteoTestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/MeteoTestSupport"),
         .testTarget(name: "MeteoCoreTests", dependencies: ["MeteoCore"]),
         .testTarget(
             name: "MeteoKafkaTests",
@@ -244,7 +244,7 @@ let package = Package(
         .testTarget(
             name: "MeteoSourcesTests",
             dependencies: [
-                "MeteoCore", "MeteoSources", "MeteoStub",
+                "MeteoTestSupport", "MeteoCore", "MeteoSources", "MeteoStub",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

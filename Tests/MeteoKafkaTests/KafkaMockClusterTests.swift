@@ -5,6 +5,7 @@ import MeteoCore
 import MeteoEmbedded
 import MeteoKafka
 import MeteoPipeline
+import MeteoTestSupport
 import MetricsTestKit
 import Synchronization
 import Testing
@@ -78,7 +79,7 @@ struct KafkaMockClusterTests {
         try await commitPastTheEnd(cluster, topic: "r", group: "g", at: 1000)
 
         let metrics = TestMetrics()
-        let (logger, lines) = WarningLog.logger()
+        let (logger, lines) = CapturingLogHandler.logger(level: .warning)
         var config = kafkaConfig(cluster)
         config.properties["auto.offset.reset"] = reset
         let consumer = try KafkaConsumer.make(configuration: config, group: "g", topics: ["r"], logger: logger, metrics: metrics)
@@ -350,32 +351,6 @@ func commitPastTheEnd(_ cluster: KafkaMockCluster, topic: String, group: String,
     try await consumer.close()
 }
 
-/// A logger that keeps its warnings and errors, one line each with the metadata.
-enum WarningLog {
-    struct Handler: LogHandler {
-        let lines: Lines
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .warning
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-            lines.lines.withLock { $0.append(([event.message.description] + fields).joined(separator: " ")) }
-        }
-    }
-
-    final class Lines: Sendable {
-        let lines = Mutex<[String]>([])
-        var all: [String] { lines.withLock { $0 } }
-    }
-
-    static func logger() -> (Logger, Lines) {
-        let lines = Lines()
-        return (Logger(label: "kafka-test-warnings") { _ in Handler(lines: lines) }, lines)
-    }
-}
 
 func kafkaConfig(_ cluster: KafkaMockCluster) -> KafkaConfiguration {
     KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, properties: ["session.timeout.ms": "6000"], partitions: 3)

@@ -1,6 +1,7 @@
 import Foundation
 import MeteoCore
 import MeteoSources
+import MeteoTestSupport
 import Testing
 
 /// Every source takes a custom place (a `geo:` id, a name of the user's, maybe no country and

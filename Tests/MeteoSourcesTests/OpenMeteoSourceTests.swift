@@ -1,6 +1,7 @@
 import Foundation
 import MeteoCore
 import MeteoSources
+import MeteoTestSupport
 import Testing
 
 @Suite("Open-Meteo source against a local stub")

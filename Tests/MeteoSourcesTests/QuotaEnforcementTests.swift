@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeteoCore
 import MeteoSources
+import MeteoTestSupport
 import MeteoStub
 import Synchronization
 import Testing

@@ -4,6 +4,7 @@ import MeteoCore
 @testable import MeteoSources
 import MeteoStub
 import Synchronization
+import MeteoTestSupport
 import Testing
 
 @Suite("Quota ledger")

@@ -68,32 +68,3 @@ enum Fixtures {
     """
 }
 
-/// A log handler that keeps every message (with metadata) for assertions.
-struct CapturingLogHandler: LogHandler {
-    final class Store: Sendable {
-        let lines = Mutex<[String]>([])
-        var all: [String] { lines.withLock { $0 } }
-    }
-
-    let store: Store
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        let line = "\(event.level) \(event.message) \(merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))"
-        store.lines.withLock { $0.append(line) }
-    }
-
-    /// A logger writing into a fresh store.
-    static func logger() -> (Logger, Store) {
-        let store = Store()
-        let logger = Logger(label: "test") { _ in CapturingLogHandler(store: store) }
-        return (logger, store)
-    }
-}

@@ -164,3 +164,59 @@ struct SinkSummary: CustomStringConvertible {
 
     var description: String { "consumed \(consumed), stored \(stored), new \(new), overwritten \(overwritten)" }
 }
+
+/// A child process whose output goes to a file, so that a long run never blocks on a full pipe.
+final class LoggedProcess: @unchecked Sendable {
+    let process: Process
+    let logURL: URL
+
+    private init(process: Process, logURL: URL) {
+        self.process = process
+        self.logURL = logURL
+    }
+
+    static func start(_ executable: String, _ arguments: [String], environment: [String: String], log: URL) throws -> LoggedProcess {
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        return LoggedProcess(process: p, logURL: log)
+    }
+
+    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    func kill9() { kill(process.processIdentifier, SIGKILL) }
+    func terminate() { kill(process.processIdentifier, SIGTERM) }
+
+    /// The exit status, or minus the signal that killed it.
+    func wait(timeout: Duration) async throws -> Int32 {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while process.isRunning {
+            if clock.now > deadline {
+                kill9()
+                Issue.record("process still running after \(timeout); killed. Log:\n\(log.suffix(2000))")
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        process.waitUntilExit()
+        return process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
+    }
+}
+
+/// n with thousands separators, as meteo prints counts (1,630).
+func formatted(_ n: Int) -> String {
+    let s = String(n)
+    var out = ""
+    for (i, c) in s.enumerated() {
+        if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
+        out.append(c)
+    }
+    return out
+}

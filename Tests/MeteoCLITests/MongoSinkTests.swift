@@ -115,6 +115,73 @@ struct MongoSinkTests {
         #expect(summary.new + summary.overwritten == summary.consumed && summary.new >= expected - atKill - 1000, "\(summary)")
         await run.cleanUp()
     }
+
+    /// `meteo sink --metrics-listen` serves its metrics, and `meteo doctor` reads the sink's
+    /// state there: while the MongoDB server is down (events keep arriving) the sink line
+    /// fails, saying the sink is retrying a store write; once the server is back, every event
+    /// is written (none lost, none doubled) and the line is ok, with the retries counted.
+    /// Then SIGTERM, exit 0.
+    @Test(.requires("the server of METEO_TEST_MONGO is not the one scripts/services/mongo runs here (METEO_MONGO_PORT)") { MongoServer.managedByScript })
+    func doctorSaysTheSinkIsRetryingWhileTheServerIsDownAndCountsTheRetriesAfter() async throws {
+        let run = Run()
+        defer { Task { await run.cleanUp() } }
+        var expected = try await run.ingest(ticks: 1)
+        let port = try ServerProcess.freePort()
+        let sink = try LoggedProcess.start(MeteoProcess.binary.path, ["sink", "--batch-size", "500", "--metrics-listen", "\(port)"] + run.store,
+                                           environment: run.environment, log: run.dir.appendingPathComponent("sink.log"))
+        defer { sink.kill9() }
+        let elsewhere = MeteoProcess.temporaryDataDir()  // the doctor's own bus and store: only its sink line is about the sink
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        func doctor() async throws -> MeteoProcess.Result {
+            try await MeteoProcess.run(["doctor", "--offline", "--metrics-listen", "\(port)", "--data-dir", elsewhere.path])
+        }
+        func sinkLine(_ r: MeteoProcess.Result) -> String { r.stdout.split(separator: "\n").first { $0.contains(" sink: ") }.map(String.init) ?? "" }
+        let clock = ContinuousClock()
+        var deadline = clock.now + .seconds(60)
+        var line = ""
+        while clock.now < deadline {
+            line = sinkLine(try await doctor())
+            if line.contains("stored 1,630 observations") { break }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(line.hasPrefix("ok   sink: at 127.0.0.1:\(port): writing; stored 1,630 observations, 0 dead letters, 0 store write retries"), "\(line)\n\(sink.log)")
+
+        try MongoServer.script("kill")
+        var restarted = false
+        defer { if !restarted { try? MongoServer.script("start") } }
+        expected += try await run.ingest(ticks: 1)
+        deadline = clock.now + .seconds(60)
+        var down = MeteoProcess.Result(status: 0, reason: .exit, stdout: "", stderr: "")
+        while clock.now < deadline {
+            down = try await doctor()
+            if sinkLine(down).contains("retrying") { break }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(down.status == 1, "the doctor fails while the sink cannot write: \(down.stdout)")
+        #expect(sinkLine(down).hasPrefix("FAIL sink: at 127.0.0.1:\(port): retrying a store write now"), "\(down.stdout)\n\(sink.log)")
+
+        try MongoServer.script("start")
+        restarted = true
+        deadline = clock.now + .seconds(120)
+        var after = MeteoProcess.Result(status: 0, reason: .exit, stdout: "", stderr: "")
+        while clock.now < deadline {
+            after = try await doctor()
+            if sinkLine(after).contains("stored \(formatted(expected)) observations"), !sinkLine(after).contains("retrying") { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(after.status == 0, "\(after.stdout)")
+        let retries = sinkLine(after).split(separator: ", ").first { $0.hasSuffix("store write retries since it started") }
+            .flatMap { Int($0.split(separator: " ")[0].replacingOccurrences(of: ",", with: "")) }
+        #expect(sinkLine(after).hasPrefix("ok   sink: at 127.0.0.1:\(port): writing; stored \(formatted(expected)) observations, 0 dead letters"), "\(after.stdout)\n\(sink.log)")
+        #expect((retries ?? 0) > 0, "the retries are counted: \(sinkLine(after))")
+        // The second poll is of the same places at the same synthetic time: it overwrites.
+        let stored = try await run.counts().observations
+        #expect(stored == 1630, "one document a place and time: \(stored)\n\(sink.log)")
+
+        sink.terminate()
+        #expect(try await sink.wait(timeout: .seconds(30)) == 0, "\(sink.log)")
+        #expect(sink.log.contains("consumed 3,260 events: stored 3,260 (1,630 new, 1,630 overwritten), 0 dead letters"), "\(sink.log)")
+    }
 }
 
 /// `meteo sink` refuses an unacknowledged write concern before it connects: no server needed.

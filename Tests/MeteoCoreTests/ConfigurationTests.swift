@@ -82,6 +82,28 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func metricsListenTakesAPortOrHostAndPort() throws {
+        #expect(try MeteoConfiguration.resolve(ConfigLayers()).metricsListen == nil)
+        let cases: [(String, ListenAddress)] = [
+            ("9465", ListenAddress(host: "127.0.0.1", port: 9465)),
+            ("0.0.0.0:9465", ListenAddress(host: "0.0.0.0", port: 9465)),
+            ("metrics.local:80", ListenAddress(host: "metrics.local", port: 80)),
+            ("[::1]:9465", ListenAddress(host: "::1", port: 9465)),
+        ]
+        for (text, address) in cases {
+            #expect(try MeteoConfiguration.resolve(ConfigLayers(environment: ["METEO_METRICS_LISTEN": text])).metricsListen == address)
+        }
+        #expect(ListenAddress(host: "::1", port: 9465).description == "[::1]:9465")
+        for bad in ["", "0", "65536", "host:", ":9465", "::1:9465", "a b:1", "9465x"] {
+            do {
+                _ = try MeteoConfiguration.resolve(ConfigLayers(flags: ["metrics-listen": bad]))
+                Issue.record("accepted --metrics-listen '\(bad)'")
+            } catch {
+                #expect(error.message.contains("--metrics-listen") && error.message.contains("HOST:PORT"), "\(error.message)")
+            }
+        }
+    }
+
     @Test func badValuesSayWhatAndWhere() throws {
         do {
             _ = try MeteoConfiguration.resolve(ConfigLayers(environment: ["METEO_INTERVAL": "soon"]))

@@ -380,36 +380,4 @@ struct MongoStoreTests {
     }
 }
 
-enum MongoServer {
-    /// The repository, for its scripts.
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// True when METEO_TEST_MONGO is the server `scripts/services/mongo` runs from this
-    /// checkout (the tests may stop and start it).
-    static var managedByScript: Bool {
-        guard uri != nil else { return false }
-        let port = ProcessInfo.processInfo.environment["METEO_MONGO_PORT"] ?? "27117"
-        let services = ProcessInfo.processInfo.environment["METEO_SERVICES_DIR"] ?? repository.appendingPathComponent(".build/services").path
-        return uri!.contains("127.0.0.1:\(port)") && FileManager.default.fileExists(atPath: services + "/mongo/pid")
-    }
-
-    /// Runs `scripts/services/mongo <command>` and waits for it.
-    static func script(_ command: String) throws {
-        let p = Process()
-        p.executableURL = repository.appendingPathComponent("scripts/services/mongo")
-        p.arguments = [command]
-        p.currentDirectoryURL = repository
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw MeteoError(code: .internal, "scripts/services/mongo \(command) exited with status \(p.terminationStatus)")
-        }
-    }
-
-    /// The server the tests use, from METEO_TEST_MONGO.
-    static var uri: String? {
-        guard let v = ProcessInfo.processInfo.environment["METEO_TEST_MONGO"], !v.isEmpty else { return nil }
-        return v
-    }
-}
 #endif

@@ -74,6 +74,9 @@ public struct MeteoConfiguration: Sendable, Hashable {
     public var flushInterval: Duration = .zero
     /// How long the embedded log keeps messages.
     public var retention: Duration = .seconds(7 * 86_400)
+    /// Where `meteo ingest` and `meteo sink` serve Prometheus `/metrics` (and `meteo doctor`
+    /// reads the sink's); nil serves none. `meteo serve` serves them on its own port.
+    public var metricsListen: ListenAddress? = nil
     /// Per-request time-out of the HTTP sources.
     public var httpTimeout: Duration = .seconds(30)
     /// Attempts per request of the HTTP sources (first try included).
@@ -155,6 +158,7 @@ public struct MeteoConfiguration: Sendable, Hashable {
         ConfigKey("batch-size", "events per sink transaction (default 20000)"),
         ConfigKey("flush-interval", "how long the sink lets a partial batch fill before writing it (default 0: at once; 1s, 500ms)"),
         ConfigKey("retention", "how long the embedded log keeps messages (default 7d)"),
+        ConfigKey("metrics-listen", "where meteo ingest and meteo sink serve Prometheus /metrics: PORT (on 127.0.0.1) or HOST:PORT (default none); meteo doctor reads the sink's there"),
         ConfigKey("http-timeout", "HTTP request time-out (default 30s)"),
         ConfigKey("max-attempts", "HTTP attempts per request, with backoff (default 6)"),
         ConfigKey("concurrency", "concurrent HTTP requests (default 1)"),
@@ -302,6 +306,12 @@ public struct MeteoConfiguration: Sendable, Hashable {
             c.flushInterval = v
         }
         if let v = try duration("retention", min: .seconds(60)) { c.retention = v }
+        if let (v, o) = text("metrics-listen") {
+            guard let address = ListenAddress(parsing: v) else {
+                throw bad("metrics-listen", v, o, "a port (9465, on 127.0.0.1) or HOST:PORT (0.0.0.0:9465), the port in 1...65535")
+            }
+            c.metricsListen = address
+        }
         if let v = try duration("http-timeout", min: .milliseconds(10)) { c.httpTimeout = v }
         if let v = try integer("max-attempts", 1...100) { c.maxAttempts = v }
         if let v = try integer("concurrency", 1...64) { c.concurrency = v }
@@ -428,4 +438,38 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     public init(_ value: String) { self.value = value }
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }
+}
+
+/// A TCP address to listen on: a host name or IP address, and a port.
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// `PORT` (on 127.0.0.1), `HOST:PORT`, or `[IPv6]:PORT`; nil when malformed.
+    public init?(parsing text: String) {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        var host = "127.0.0.1"
+        var portText = Substring(t)
+        if t.hasPrefix("["), let close = t.firstIndex(of: "]") {
+            host = String(t[t.index(after: t.startIndex)..<close])
+            let rest = t[t.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portText = rest.dropFirst()
+        } else if let colon = t.lastIndex(of: ":") {
+            host = String(t[..<colon])
+            portText = t[t.index(after: colon)...]
+            guard !host.contains(":") else { return nil }  // an IPv6 address needs its brackets
+        }
+        guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || $0 == "/" }),
+              let port = Int(portText), (1...65_535).contains(port) else { return nil }
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -11,7 +11,8 @@ struct DoctorCommand: AsyncParsableCommand {
         abstract: "Check the configuration and reach each configured backend.",
         discussion: """
         Prints one line per check: the configuration (flags, METEO_* variables, config file), \
-        the place catalogue, the data dir, the bus and the store, and the weather source. \
+        the place catalogue, the data dir, the bus and the store, the running sink (with \
+        --metrics-listen: its counts, and whether it is retrying a store write now), and the weather source. \
         Exits non-zero if any check fails. Use --offline to skip the live weather API.
 
         Every setting (flag / environment variable / config-file key):
@@ -24,6 +25,7 @@ struct DoctorCommand: AsyncParsableCommand {
     @OptionGroup(title: "Bus") var busOptions: BusOptions
     @OptionGroup(title: "Store") var storeOptions: StoreOptions
     @OptionGroup(title: "Engine") var engineOptions: EngineOptions
+    @OptionGroup(title: "Metrics") var metricsOptions: MetricsOptions
 
     @Option(help: "Bus topic to check (METEO_TOPIC).")
     var topic: String?
@@ -44,7 +46,7 @@ struct DoctorCommand: AsyncParsableCommand {
             }
             let configuration: MeteoConfiguration
             do {
-                configuration = try common.configuration(extra: busOptions.flags.merging(storeOptions.flags) { _, new in new }.merging(engineOptions.flags) { _, new in new }.merging(["topic": topic, "group": group]) { _, new in new })
+                configuration = try common.configuration(extra: busOptions.flags.merging(storeOptions.flags) { _, new in new }.merging(engineOptions.flags) { _, new in new }.merging(metricsOptions.flags) { _, new in new }.merging(["topic": topic, "group": group]) { _, new in new })
                 report(true, "configuration", "bus \(configuration.bus.rawValue), store \(configuration.store.rawValue), source \(configuration.source.rawValue), topic \(configuration.topic), data dir \(configuration.dataDir)")
             } catch {
                 report(false, "configuration", "\(error)")
@@ -78,6 +80,17 @@ struct DoctorCommand: AsyncParsableCommand {
                 try await store.close()
             } catch {
                 report(false, "store", "\(error)")
+            }
+            if let address = configuration.metricsListen {
+                do {
+                    let sink = try await SinkMetrics.read(address)
+                    let counts = "stored \(formatCount(Int(sink.stored))) observations, \(formatCount(Int(sink.deadLetters))) dead letters, \(formatCount(Int(sink.writeRetries))) store write retries since it started"
+                    report(!sink.retrying, "sink", sink.retrying
+                        ? "at \(address): retrying a store write now (the store refuses or is unreachable; its log says why); \(counts)"
+                        : "at \(address): writing; \(counts)")
+                } catch {
+                    report(false, "sink", "\(error)")
+                }
             }
             if configuration.engine == .spark {
                 do {

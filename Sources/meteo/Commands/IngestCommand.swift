@@ -97,6 +97,8 @@ struct IngestCommand: AsyncParsableCommand {
         valueName: "file"))
     var deliveryLog: String?
 
+    @OptionGroup(title: "Metrics") var metricsOptions: MetricsOptions
+
     @OptionGroup var summary: SummaryOptions
 
     func run() async throws {
@@ -114,7 +116,9 @@ struct IngestCommand: AsyncParsableCommand {
             extra["max-attempts"] = maxAttempts.map(String.init)
             extra["http-timeout"] = httpTimeout
             extra.merge(planOptions.flags) { _, new in new }
+            extra.merge(metricsOptions.flags) { _, new in new }
             let configuration = try common.configuration(extra: extra)
+            let metricsServices = MetricsOptions.services(configuration, logger: logger)  // before any counter is made
             let backends = Backends(configuration: configuration, logger: logger)
             let catalogue = try PlaceCatalogue.bundled()
             let places = configuration.source == .replay ? [] : try configuration.selectedPlaces(in: catalogue)
@@ -163,7 +167,7 @@ struct IngestCommand: AsyncParsableCommand {
                 onAcknowledged: onAcknowledged
             )
             let group = ServiceGroup(configuration: .init(
-                services: [.init(service: ingestor, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: ingestor, successTerminationBehavior: .gracefullyShutdownGroup)] + metricsServices, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             let clock = ContinuousClock()
             let began = clock.now
             try await group.run()

@@ -67,6 +67,8 @@ struct SinkCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Store") var storeOptions: StoreOptions
 
+    @OptionGroup(title: "Metrics") var metricsOptions: MetricsOptions
+
     @OptionGroup var summary: SummaryOptions
 
     func run() async throws {
@@ -80,7 +82,9 @@ struct SinkCommand: AsyncParsableCommand {
             ]
             extra.merge(busOptions.flags) { _, new in new }
             extra.merge(storeOptions.flags) { _, new in new }
+            extra.merge(metricsOptions.flags) { _, new in new }
             let configuration = try common.configuration(extra: extra)
+            let metricsServices = MetricsOptions.services(configuration, logger: logger)  // before any counter is made
             let backends = Backends(configuration: configuration, logger: logger)
             let storage = try await backends.openStore()
             Terminal.progress("Sink: topic \(configuration.topic) on the \(backends.busDescription), group \(configuration.group) → \(backends.storeDescription)"
@@ -106,7 +110,7 @@ struct SinkCommand: AsyncParsableCommand {
                 }
             )
             let group = ServiceGroup(configuration: .init(
-                services: [.init(service: sink, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: sink, successTerminationBehavior: .gracefullyShutdownGroup)] + metricsServices, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             let clock = ContinuousClock()
             let began = clock.now
             try await group.run()

@@ -262,6 +262,7 @@ class Run:
         self.delivery_offset = 0
         self.acked: list[str] = []  # in delivery order, as the log grows
         self.confirmed: set[str] = set()  # acked ids seen in the store
+        self.gone: set[str] = set()  # acked ids a case lost as it allows (an in-memory broker restarted): never waited for again
         self.poison_sent = 0
         self.base_env = {"METEO_MONGO_URI": self.mongo_uri, "METEO_MONGO_DATABASE": self.database,
                          "METEO_OWM_API_KEY": self.owm_key, "METEO_AUTH_TOKEN": self.auth_token,
@@ -353,9 +354,12 @@ class Run:
                 self.confirmed.add(d["_id"])
         return [i for i in todo if i not in self.confirmed]
 
-    def drained(self, upto: int) -> bool:
+    def drained(self, upto: int, gone: set[str] = frozenset()) -> bool:
+        """The first `upto` acknowledged events are in the store, but for `gone` and
+        `self.gone`: those a case lost by design (a broker that keeps its data in memory),
+        which no wait can bring back."""
         self.refresh_acked()
-        return not self.missing(set(self.acked[:upto]))
+        return not self.missing(set(self.acked[:upto]) - gone - self.gone)
 
     def dead_letters(self) -> int:
         return self.db().dead_letters.count_documents({})
@@ -406,11 +410,16 @@ class Run:
             healed = time.monotonic()
             self.refresh_acked()
             upto = len(self.acked)
+            # What the case itself loses (and says so) is never waited for: before this, a
+            # broker restart that caught the sinks behind waited 120 s for events that were
+            # gone with the broker's memory and failed (CI, 2026-12-07), though the pipeline
+            # had recovered. That only those are missing is checked below, as before.
+            allowed = may_lose(context) if may_lose else set()
             # Recovered: everything acknowledged before the heal is stored, and events
             # acknowledged after it are stored too (the pipeline flows again).
             try:
-                self.wait_for(lambda: self.drained(upto), self.args.recover_timeout, "the store to catch up")
-                self.wait_for(lambda: self.refresh_acked() > upto and self.drained(len(self.acked)), self.args.recover_timeout,
+                self.wait_for(lambda: self.drained(upto, allowed), self.args.recover_timeout, "the store to catch up")
+                self.wait_for(lambda: self.refresh_acked() > upto and self.drained(len(self.acked), allowed), self.args.recover_timeout,
                               "new events acknowledged and stored after the fault was healed")
                 row.recover_s = time.monotonic() - healed
                 if recover_within is not None and row.recover_s > recover_within:
@@ -424,7 +433,7 @@ class Run:
             self.refresh_acked()
             last = len(self.acked)
             try:
-                self.wait_for(lambda: self.drained(last), 60, "the events acknowledged after recovery")
+                self.wait_for(lambda: self.drained(last, allowed), 60, "the events acknowledged after recovery")
             except TimeoutError:
                 pass
             row.ids = set(self.acked[first:last])
@@ -432,9 +441,12 @@ class Run:
             missing = set(self.missing(row.ids))
             row.stored = row.acked - len(missing)
             row.lost = len(missing)
-            allowed = may_lose(context) if may_lose else set()
             if missing - allowed:
                 row.fail(f"{len(missing - allowed)} acknowledged events are not in the store, e.g. {sorted(missing - allowed)[:3]}")
+            # Lost as the case allows: later cases, which wait for everything acknowledged
+            # before them, must not wait for these (CI, 2026-12-07: one broker restart's 169
+            # made the next case wait 120 s and fail with all of its own events stored).
+            self.gone |= missing & allowed
             if last == first:
                 row.fail("no event was acknowledged during the case")
             elif last == upto:
@@ -802,10 +814,11 @@ class Run:
         except TimeoutError as e:
             log(f"!! soak: {e}")
             ok = False
-        lost = len(self.missing(set(self.acked[:upto])))
+        lost = len(self.missing(set(self.acked[:upto]) - self.gone))
         ok = ok and lost == 0
         print(f"\nsoak: {seconds:.0f} s, warm-up {warm:.0f} s, windows of {window:.0f} s; "
-              f"{len(set(self.acked[:upto])):,} events acknowledged in the run, {lost} of them not in the store; "
+              f"{len(set(self.acked[:upto])):,} events acknowledged in the run, {lost} of them not in the store"
+              + (f" (besides the {len(self.gone):,} a case above lost as it allows)" if self.gone else "") + "; "
               f"samples in {self.dir / 'soak.csv'}")
         (self.dir / "soak-table.md").write_text("\n".join(lines) + "\n")
         return ok

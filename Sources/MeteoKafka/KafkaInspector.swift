@@ -60,12 +60,12 @@ public enum KafkaInspector {
         }
     }
 
+    /// The inspector's blocking librdkafka calls (a client made, asked and destroyed per
+    /// question) run on two threads at most, whatever the number of questions at once.
+    static let executor = BlockingExecutor(label: "meteo.kafka.inspect", width: 2)
+
     private static func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () throws(MeteoError) -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { c in
-            DispatchQueue(label: "meteo.kafka.inspect").async {
-                do { c.resume(returning: try body()) } catch { c.resume(throwing: error) }
-            }
-        }
+        try await executor.run(body)
     }
 }
 #endif

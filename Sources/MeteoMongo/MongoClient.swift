@@ -27,13 +27,18 @@ private let mongocInitialized: Bool = {
 /// libmongoc's log is process-wide, so its logger is too (the only one in Meteo).
 private let mongocLogger = Logger(label: "mongoc")
 
-/// Owns libmongoc's URI and client pool. Every blocking libmongoc call runs on `queue`, never
-/// on Swift's cooperative pool; each call takes a client from the pool and gives it back.
+/// Owns libmongoc's URI and client pool. Every blocking libmongoc call runs on `executor`
+/// (at most ``maxConcurrentCalls`` threads), never on Swift's cooperative pool; each call
+/// takes a client from the pool and gives it back, so the pool never holds more clients (and
+/// server connections) than that either.
 final class MongoClient: @unchecked Sendable {
     private let uri: OpaquePointer
     private let pool: OpaquePointer
     let configuration: MongoConfiguration
-    private let queue = DispatchQueue(label: "meteo.mongo", attributes: .concurrent)
+    let executor = BlockingExecutor(label: "meteo.mongo", width: MongoClient.maxConcurrentCalls)
+
+    /// The most libmongoc calls of one client that block at once; more wait, suspended.
+    static let maxConcurrentCalls = 8
 
     private init(uri: OpaquePointer, pool: OpaquePointer, configuration: MongoConfiguration) {
         self.uri = uri
@@ -70,17 +75,14 @@ final class MongoClient: @unchecked Sendable {
         return MongoClient(uri: uri, pool: pool, configuration: configuration)
     }
 
-    /// Runs `body` with a pooled client on the blocking queue.
+    /// Runs `body` with a pooled client on the executor.
     func withClient<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws(MeteoError) -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { [self] in
-                guard let client = mongoc_client_pool_pop(pool) else {
-                    continuation.resume(throwing: MeteoError(code: .internal, "libmongoc gave no client from its pool"))
-                    return
-                }
-                defer { mongoc_client_pool_push(pool, client) }
-                do { continuation.resume(returning: try body(client)) } catch { continuation.resume(throwing: error) }
+        try await executor.run { [self] () throws(MeteoError) -> T in
+            guard let client = mongoc_client_pool_pop(pool) else {
+                throw MeteoError(code: .internal, "libmongoc gave no client from its pool")
             }
+            defer { mongoc_client_pool_push(pool, client) }
+            return try body(client)
         }
     }
 

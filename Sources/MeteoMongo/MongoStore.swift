@@ -10,7 +10,7 @@ import Synchronization
 /// in `dead_letters`. Writes use the configured write concern (`majority` by default), so a
 /// write returns only once the server has it durably; the sink commits its offsets after.
 public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
-    private let client: MongoClient
+    let client: MongoClient
     private let logger: Logger
     public let configuration: MongoConfiguration
     /// Pages the scans of this store have read from the server (the tests check that a scan

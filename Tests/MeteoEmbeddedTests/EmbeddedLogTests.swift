@@ -51,6 +51,39 @@ struct EmbeddedLogTests {
         #expect(again.count == 15)
     }
 
+    /// A closed consumer refuses to poll and commit, and a closed publisher to publish, each
+    /// with a message naming what is closed; the log and what was committed stay.
+    @Test func closedViewsRefuseAndTheLogGoesOn() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = try EmbeddedLog.open(dataDir: dir, logger: testLogger)
+        let publisher = try log.publisher()
+        try await publisher.publish((0..<10).map { message($0) }, to: topic)
+        try await publisher.close()
+        do {
+            try await publisher.publish([message(10)], to: topic)
+            Issue.record("a closed publisher published")
+        } catch let error as MeteoError {
+            #expect(error.message.contains("publisher is closed"), "\(error)")
+        }
+        let a = try log.consumer(group: "g", topic: topic)
+        let batch = try await a.poll(maxMessages: 4, timeout: .zero)
+        try await a.commit(batch.commitPositions)
+        try await a.close()
+        for attempt in ["poll", "commit"] {
+            do {
+                if attempt == "poll" { _ = try await a.poll(maxMessages: 1, timeout: .zero) } else { try await a.commit(batch.commitPositions) }
+                Issue.record("a closed consumer could \(attempt)")
+            } catch let error as MeteoError {
+                #expect(error.message.contains("consumer of group g is closed"), "\(error)")
+            }
+        }
+        let b = try log.consumer(group: "g", topic: topic)
+        #expect(try await b.poll(maxMessages: 100, timeout: .zero).map(\.offset) == Array(4..<10))
+        try await log.publisher().publish([message(10)], to: topic)
+        #expect(try await b.poll(maxMessages: 100, timeout: .zero).map(\.offset) == [10])
+    }
+
     @Test func groupsAreIndependentAndCommitsNeverMoveBackwards() async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -310,6 +310,24 @@ struct MongoStoreTests {
         }
     }
 
+    /// 200 concurrent reads (as a busy dashboard makes) all answer, while libmongoc's
+    /// blocking calls never take more than the client's 8 threads: the rest wait suspended.
+    @Test func twoHundredConcurrentReadsUseAtMostEightThreads() async throws {
+        try await withStore { store in
+            _ = try await store.upsert(try await observations(places: 30, ticks: 2))
+            let counts = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<200 { group.addTask { try await store.count() } }
+                var all: [Int] = []
+                for try await c in group { all.append(c) }
+                return all
+            }
+            #expect(counts == Array(repeating: 60, count: 200))
+            #expect(store.client.executor.peakRunning <= MongoClient.maxConcurrentCalls)
+            #expect(store.client.executor.peakRunning > 1, "the reads ran side by side")
+            #expect(store.client.executor.waiting == 0)
+        }
+    }
+
     /// The original notebook's query, by an independent client: pymongo's
     /// `find({"name": "Strasbourg"})` returns Strasbourg's observations with the documented fields.
     @Test func pymongoReadsMeteoDocumentsWithTheNotebooksQuery() async throws {

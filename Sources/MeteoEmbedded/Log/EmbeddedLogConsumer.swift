@@ -14,6 +14,7 @@ public final class EmbeddedLogConsumer: EventConsumer {
     public let topic: String
     private let position = Mutex<Int64?>(nil)
     private let skipped = Mutex<Int64>(0)
+    private let closed = ClosedFlag()
 
     /// Records this consumer never saw: retention deleted them before it read them.
     public var skippedRecords: Int64 { skipped.withLock { $0 } }
@@ -25,6 +26,7 @@ public final class EmbeddedLogConsumer: EventConsumer {
     }
 
     public func poll(maxMessages: Int, timeout: Duration) async throws -> [BusMessage] {
+        try closed.check("the embedded log consumer of group \(group) is closed: make a new one to read \(topic) again")
         let deadline = ContinuousClock.now + timeout
         var from: Int64
         // Whether `from` is a position the group reached (a commit, or this consumer's last
@@ -66,9 +68,14 @@ public final class EmbeddedLogConsumer: EventConsumer {
     }
 
     public func commit(_ positions: [CommitPosition]) async throws {
+        try closed.check("the embedded log consumer of group \(group) is closed: its positions can no longer be committed")
         guard !positions.isEmpty else { return }
         try await log.commit(group: group, positions: positions)
     }
 
-    public func close() async throws {}
+    /// Stops this consumer: later polls and commits are refused. What it committed stays; a
+    /// new consumer of the group starts there.
+    public func close() async throws {
+        closed.close()
+    }
 }

@@ -1,0 +1,77 @@
+import Foundation
+import MeteoCore
+import Synchronization
+import Testing
+
+/// A value that closures running on other threads update under a lock.
+final class Shared<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
+}
+
+@Suite("BlockingExecutor: blocking calls on a bounded number of threads")
+struct BlockingExecutorTests {
+    /// 200 calls that each block their thread 5 ms, all submitted at once to an executor of
+    /// width 3: every call runs once and returns its own result, never more than 3 run at
+    /// once (counted inside the calls), and the 3 threads are all used.
+    @Test func manyBlockingCallsRunAtMostWidthAtOnceAndAllComplete() async throws {
+        let executor = BlockingExecutor(label: "test.blocking", width: 3)
+        let inside = Shared((now: 0, peak: 0))
+        let results = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<200 {
+                group.addTask {
+                    try await executor.run { () throws -> Int in
+                        inside.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+                        usleep(5_000)
+                        inside.withLock { $0.now -= 1 }
+                        return i * 2
+                    }
+                }
+            }
+            var all: [Int] = []
+            for try await r in group { all.append(r) }
+            return all
+        }
+        #expect(results.sorted() == (0..<200).map { $0 * 2 })
+        #expect(inside.withLock { $0.peak } == 3, "calls running at once, counted inside them")
+        #expect(executor.peakRunning == 3)
+        #expect(executor.waiting == 0)
+    }
+
+    struct Refused: Error, Equatable { var n: Int }
+
+    /// An error thrown by a call reaches its caller, typed, and frees its slot for the next.
+    @Test func aThrownErrorReachesItsCallerAndTheSlotIsFreed() async throws {
+        let executor = BlockingExecutor(label: "test.blocking.errors", width: 1)
+        for n in 0..<5 {
+            do {
+                _ = try await executor.run { () throws(Refused) -> Int in throw Refused(n: n) }
+                Issue.record("no error")
+            } catch {
+                #expect(error == Refused(n: n))
+            }
+        }
+        #expect(try await executor.run { () throws -> String in "after" } == "after")
+        #expect(executor.peakRunning == 1)
+    }
+
+    /// Calls beyond the width start in the order they were submitted.
+    @Test func waitingCallsStartInSubmissionOrder() async throws {
+        let executor = BlockingExecutor(label: "test.blocking.order", width: 1)
+        let started = Shared<[Int]>([])
+        let gate = DispatchSemaphore(value: 0)
+        // The first call holds the only thread until the others are queued.
+        let first = Task { try await executor.run { () throws -> Void in gate.wait(); started.withLock { $0.append(0) } } }
+        while executor.peakRunning < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        var tasks: [Task<Void, any Error>] = []
+        for i in 1...20 {
+            tasks.append(Task { try await executor.run { () throws -> Void in started.withLock { $0.append(i) } } })
+            while executor.waiting < i { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        gate.signal()
+        try await first.value
+        for t in tasks { try await t.value }
+        #expect(started.withLock { $0 } == Array(0...20))
+    }
+}

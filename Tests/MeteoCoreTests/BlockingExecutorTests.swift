@@ -12,27 +12,36 @@ final class Shared<Value: Sendable>: Sendable {
 
 @Suite("BlockingExecutor: blocking calls on a bounded number of threads")
 struct BlockingExecutorTests {
-    /// 200 calls that each block their thread 5 ms, all submitted at once to an executor of
-    /// width 3: every call runs once and returns its own result, never more than 3 run at
-    /// once (counted inside the calls), and the 3 threads are all used.
+    /// 200 calls that each block their thread until released, all submitted at once to an
+    /// executor of width 3: 3 start and block, 197 wait; once released, every call runs once
+    /// and returns its own result, and never more than 3 ran at once (counted inside them).
     @Test func manyBlockingCallsRunAtMostWidthAtOnceAndAllComplete() async throws {
         let executor = BlockingExecutor(label: "test.blocking", width: 3)
         let inside = Shared((now: 0, peak: 0))
-        let results = try await withThrowingTaskGroup(of: Int.self) { group in
-            for i in 0..<200 {
-                group.addTask {
-                    try await executor.run { () throws -> Int in
-                        inside.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
-                        usleep(5_000)
-                        inside.withLock { $0.now -= 1 }
-                        return i * 2
+        let gate = DispatchSemaphore(value: 0)
+        let calls = Task {
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<200 {
+                    group.addTask {
+                        try await executor.run { () throws -> Int in
+                            inside.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+                            gate.wait()
+                            inside.withLock { $0.now -= 1 }
+                            return i * 2
+                        }
                     }
                 }
+                var all: [Int] = []
+                for try await r in group { all.append(r) }
+                return all
             }
-            var all: [Int] = []
-            for try await r in group { all.append(r) }
-            return all
         }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(60)
+        while (executor.running < 3 || executor.waiting < 197), clock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(executor.running == 3 && executor.waiting == 197, "3 calls block their threads and the rest wait: \(executor.running) and \(executor.waiting)")
+        for _ in 0..<200 { gate.signal() }
+        let results = try await calls.value
         #expect(results.sorted() == (0..<200).map { $0 * 2 })
         #expect(inside.withLock { $0.peak } == 3, "calls running at once, counted inside them")
         #expect(executor.peakRunning == 3)

@@ -312,6 +312,7 @@ struct MongoStoreTests {
 
     /// 200 concurrent reads (as a busy dashboard makes) all answer, while libmongoc's
     /// blocking calls never take more than the client's 8 threads: the rest wait suspended.
+    /// (How many run side by side depends on timing; BlockingExecutorTests pins the bound.)
     @Test func twoHundredConcurrentReadsUseAtMostEightThreads() async throws {
         try await withStore { store in
             _ = try await store.upsert(try await observations(places: 30, ticks: 2))
@@ -323,7 +324,6 @@ struct MongoStoreTests {
             }
             #expect(counts == Array(repeating: 60, count: 200))
             #expect(store.client.executor.peakRunning <= MongoClient.maxConcurrentCalls)
-            #expect(store.client.executor.peakRunning > 1, "the reads ran side by side")
             #expect(store.client.executor.waiting == 0)
         }
     }

@@ -1,82 +1,127 @@
-import Dispatch
-import Synchronization
+import Foundation
 
-/// Runs blocking C calls (libmongoc's, which wait on the network) on at most `width` threads.
+/// Runs blocking C calls (libmongoc's, which wait on the network) on at most `width` threads
+/// of its own.
 ///
 /// Callers beyond `width` wait as suspended tasks in a first-in, first-out queue, never as
 /// blocked threads: a burst of a thousand concurrent requests costs `width` threads, not a
-/// thousand (a plain concurrent `DispatchQueue` would start a thread for each call that
-/// blocks, up to libdispatch's limit), and never a thread of Swift's cooperative pool.
+/// thousand, and never a thread of Swift's cooperative pool. The threads are the executor's
+/// own (started when first needed, ended with the executor), not libdispatch's: a
+/// libdispatch queue gives blocking work as many threads as the machine has cores, whatever
+/// width is asked (two on a 2-core machine; a test caught it).
 public final class BlockingExecutor: Sendable {
     public typealias Job = @Sendable () -> Void
 
-    private struct State {
-        var running = 0
-        var peak = 0
-        var front: [Job] = []  // taken from the end: the oldest job last
-        var back: [Job] = []   // appended: the newest job last
-
-        mutating func next() -> Job? {
-            if front.isEmpty {
-                front = back.reversed()
-                back.removeAll(keepingCapacity: true)
-            }
-            return front.popLast()
-        }
-
-        var waiting: Int { front.count + back.count }
-    }
-
     /// The most calls that run at once.
     public let width: Int
-    private let queue: DispatchQueue
-    private let state = Mutex(State())
+    private let core: Core
 
     public init(label: String, width: Int) {
         precondition(width >= 1, "a BlockingExecutor needs at least one thread")
         self.width = width
-        queue = DispatchQueue(label: label, attributes: .concurrent)
+        core = Core(label: label, width: width)
+    }
+
+    deinit {
+        core.stop()
     }
 
     /// Runs `body` on one of the executor's threads once one is free, and returns its result.
     public func run<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
         let result: Result<T, E> = await withCheckedContinuation { continuation in
-            submit {
+            core.submit {
                 do throws(E) { continuation.resume(returning: .success(try body())) } catch { continuation.resume(returning: .failure(error)) }
             }
         }
         return try result.get()
     }
 
-    /// The most calls that ran at once so far, and the calls waiting now (for tests and metrics).
-    public var peakRunning: Int { state.withLock { $0.peak } }
-    public var waiting: Int { state.withLock { $0.waiting } }
+    /// The most calls that ran at once so far; the calls running and waiting now (for tests).
+    public var peakRunning: Int { core.read { $0.peak } }
+    public var running: Int { core.read { $0.running } }
+    public var waiting: Int { core.read { $0.front.count + $0.back.count } }
 
-    private func submit(_ job: @escaping Job) {
-        let start = state.withLock { s -> Bool in
-            guard s.running < width else {
-                s.back.append(job)
-                return false
-            }
-            s.running += 1
-            s.peak = max(s.peak, s.running)
-            return true
-        }
-        if start { launch(job) }
-    }
+    /// The queue and the threads, behind one lock and its condition; the threads hold this,
+    /// not the executor, so that the executor's end stops them.
+    private final class Core: @unchecked Sendable {
+        struct State {
+            var front: [Job] = []  // taken from the end: the oldest job last
+            var back: [Job] = []   // appended: the newest job last
+            var threads = 0
+            var idle = 0
+            var running = 0
+            var peak = 0
+            var stopping = false
 
-    /// Runs `job`, then the waiting jobs one after another on the same slot until none is left.
-    private func launch(_ job: @escaping Job) {
-        queue.async { [self] in
-            var current: Job? = job
-            while let j = current {
-                j()
-                current = state.withLock { s -> Job? in
-                    if let next = s.next() { return next }
-                    s.running -= 1
-                    return nil
+            mutating func next() -> Job? {
+                if front.isEmpty {
+                    front = back.reversed()
+                    back.removeAll(keepingCapacity: true)
                 }
+                return front.popLast()
             }
+        }
+
+        let label: String
+        let width: Int
+        private let condition = NSCondition()
+        private var state = State()  // only under `condition`
+
+        init(label: String, width: Int) {
+            self.label = label
+            self.width = width
+        }
+
+        func read<T>(_ body: (State) -> T) -> T {
+            condition.lock()
+            defer { condition.unlock() }
+            return body(state)
+        }
+
+        func submit(_ job: @escaping Job) {
+            condition.lock()
+            state.back.append(job)
+            if state.idle > 0 {
+                condition.signal()
+            } else if state.threads < width {
+                state.threads += 1
+                let thread = Thread { [self] in work() }
+                thread.name = "\(label).\(state.threads)"
+                thread.start()
+            }
+            condition.unlock()
+        }
+
+        /// A thread's loop: jobs while there are, a wait when there are none, the end once
+        /// stopped and drained.
+        private func work() {
+            condition.lock()
+            while true {
+                if let job = state.next() {
+                    state.running += 1
+                    state.peak = max(state.peak, state.running)
+                    condition.unlock()
+                    job()
+                    condition.lock()
+                    state.running -= 1
+                    continue
+                }
+                if state.stopping {
+                    state.threads -= 1
+                    condition.unlock()
+                    return
+                }
+                state.idle += 1
+                condition.wait()
+                state.idle -= 1
+            }
+        }
+
+        func stop() {
+            condition.lock()
+            state.stopping = true
+            condition.broadcast()
+            condition.unlock()
         }
     }
 }

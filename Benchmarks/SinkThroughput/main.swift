@@ -1,6 +1,11 @@
 // Embedded sink throughput: 1M synthetic observations through the durable SQLite log and the
 // Sink into the SQLite store. Run by scripts/bench in release mode. Not a test: it reports,
 // it does not assert.
+//
+// The pipeline runs twice on the same observations, in fresh data dirs: with synchronous=FULL
+// (what Meteo ships: each commit is fsynced before the sink commits its offsets) and with
+// synchronous=NORMAL (no fsync per commit), so that the cost of durable commits is measured on
+// the same machine in the same run. `--synchronous full|normal|both` (both by default).
 import Foundation
 import Logging
 import MeteoCore
@@ -26,13 +31,28 @@ func argument(_ name: String, default value: Int) -> Int {
 
 let total = argument("--count", default: 1_000_000)
 let batch = argument("--batch-size", default: 20_000)
-let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-bench-\(getpid())")
-try? FileManager.default.removeItem(at: dir)
-try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(at: dir) }
+let modes: [SQLiteSynchronous] = {
+    let args = CommandLine.arguments
+    guard let i = args.firstIndex(of: "--synchronous"), i + 1 < args.count else { return [.full, .normal] }
+    switch args[i + 1] {
+    case "full": return [.full]
+    case "normal": return [.normal]
+    case "both": return [.full, .normal]
+    default:
+        print("meteo-bench: --synchronous takes full, normal or both, not \(args[i + 1])")
+        exit(2)
+    }
+}()
+let root = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-bench-\(getpid())")
+try? FileManager.default.removeItem(at: root)
+try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: root) }
 
-var logger = Logger(label: "bench")
-logger.logLevel = .error
+let logger: Logger = {
+    var logger = Logger(label: "bench")
+    logger.logLevel = .error
+    return logger
+}()
 let topic = "bench.observations"
 let catalogue = try PlaceCatalogue.bundled()
 let places = Array(catalogue.places.prefix(10_000))
@@ -45,7 +65,7 @@ func rate(_ n: Int, _ d: Duration) -> String {
 }
 
 print("meteo embedded sink benchmark: \(total) synthetic observations, \(places.count) places × \(ticks) ticks, batch \(batch)")
-print("data dir: \(dir.path)")
+print("data dirs under \(root.path); synchronous: \(modes.map(\.rawValue).joined(separator: ", "))")
 
 // 1. Generate (kept apart from the pipeline figures).
 var generated: [Observation] = []
@@ -57,56 +77,89 @@ let genTime = clock.measure {
     }
 }
 
-// 2. Encode and publish to the durable log.
-let log = try EmbeddedLog.open(dataDir: dir, logger: logger)
-let publisher = try log.publisher()
-var encodeTime = Duration.zero
-var decodeSample = Duration.zero
-var decodeSampleCount = 0
-var publishTime = Duration.zero
-var start = 0
-while start < generated.count {
-    let end = min(start + batch, generated.count)
-    var messages: [OutgoingMessage] = []
-    messages.reserveCapacity(end - start)
-    encodeTime += clock.measure {
-        for o in generated[start..<end] { messages.append(OutgoingMessage(key: o.placeID, value: EventCodec.encode(o))) }
-    }
-    if start == 0 {
-        decodeSample = clock.measure {
-            for m in messages { _ = try? EventCodec.decode(m.value) }
+struct Run {
+    var mode: SQLiteSynchronous
+    var encode = Duration.zero
+    var decodeSample = Duration.zero
+    var decodeSampleCount = 0
+    var publish = Duration.zero
+    var sink = Duration.zero
+    var stats: Sink.Stats?
+    var stored = 0
+    var sinkStored: Int { stats?.stored ?? 0 }
+    var sinkRate: Double { Double(sinkStored) / sink.seconds }
+}
+
+/// Encodes and publishes `generated` to a fresh log, then sinks it into a fresh store, both
+/// committing with `mode`.
+func pipeline(_ mode: SQLiteSynchronous, _ generated: [Observation]) async throws -> Run {
+    let dir = root.appendingPathComponent(mode.rawValue.lowercased())
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var run = Run(mode: mode)
+    // Encode and publish to the durable log.
+    let log = try EmbeddedLog.open(dataDir: dir, logger: logger, synchronous: mode)
+    let publisher = try log.publisher()
+    var start = 0
+    while start < generated.count {
+        let end = min(start + batch, generated.count)
+        var messages: [OutgoingMessage] = []
+        messages.reserveCapacity(end - start)
+        run.encode += clock.measure {
+            for o in generated[start..<end] { messages.append(OutgoingMessage(key: o.placeID, value: EventCodec.encode(o))) }
         }
-        decodeSampleCount = messages.count
+        if start == 0 {
+            run.decodeSample = clock.measure {
+                for m in messages { _ = try? EventCodec.decode(m.value) }
+            }
+            run.decodeSampleCount = messages.count
+        }
+        let m = messages
+        let began = clock.now
+        try await publisher.publish(m, to: topic)
+        run.publish += clock.now - began
+        start = end
     }
-    let m = messages
-    let began = clock.now
-    try await publisher.publish(m, to: topic)
-    publishTime += clock.now - began
-    start = end
+    // The sink: poll → decode → validate → upsert + dead letters in one transaction → commit.
+    let store = try SQLiteStore.open(dataDir: dir, logger: logger, synchronous: mode)
+    let sink = Sink(consumer: try log.consumer(group: "bench", topic: topic), writer: store,
+                    configuration: .init(batchSize: batch, pollTimeout: .milliseconds(10), stopWhenIdle: { true }),
+                    logger: logger)
+    run.sink = try await clock.measure { try await sink.run() }
+    run.stats = sink.stats
+    run.stored = try await store.count()
+    try await store.close()
+    try await log.close()
+    return run
+}
+
+var runs: [Run] = []
+for mode in modes {
+    print("== synchronous=\(mode.rawValue)")
+    let run = try await pipeline(mode, generated)
+    runs.append(run)
+    print("stage                               time        throughput")
+    print(String(format: "generate (synthetic source)   %8.2f s  ", genTime.seconds) + rate(total, genTime))
+    print(String(format: "encode events (JSON v1)       %8.2f s  ", run.encode.seconds) + rate(total, run.encode))
+    print(String(format: "decode events (first batch)   %8.2f s  ", run.decodeSample.seconds) + rate(run.decodeSampleCount, run.decodeSample))
+    print(String(format: "publish to the embedded log   %8.2f s  ", run.publish.seconds) + rate(total, run.publish))
+    print(String(format: "SINK: log → store, committed  %8.2f s  ", run.sink.seconds) + rate(run.sinkStored, run.sink))
+    print("stored \(run.stored) observations (\(run.stats?.inserted ?? 0) new), \(run.stats?.deadLettered ?? 0) dead letters, \(run.stats?.batches ?? 0) batches")
+    print("")
 }
 generated = []
 
-// 3. The sink: poll → decode → validate → upsert + dead letters in one transaction → commit.
-let store = try SQLiteStore.open(dataDir: dir, logger: logger)
-let sink = Sink(consumer: try log.consumer(group: "bench", topic: topic), writer: store,
-                configuration: .init(batchSize: batch, pollTimeout: .milliseconds(10), stopWhenIdle: { true }),
-                logger: logger)
-let sinkTime = try await clock.measure { try await sink.run() }
-let stats = sink.stats
-let stored = try await store.count()
-try await store.close()
-try await log.close()
-
-print("")
-print("stage                               time        throughput")
-print(String(format: "generate (synthetic source)   %8.2f s  ", genTime.seconds) + rate(total, genTime))
-print(String(format: "encode events (JSON v1)       %8.2f s  ", encodeTime.seconds) + rate(total, encodeTime))
-print(String(format: "decode events (first batch)   %8.2f s  ", decodeSample.seconds) + rate(decodeSampleCount, decodeSample))
-print(String(format: "publish to the embedded log   %8.2f s  ", publishTime.seconds) + rate(total, publishTime))
-print(String(format: "SINK: log → store, committed  %8.2f s  ", sinkTime.seconds) + rate(stats.stored, sinkTime))
-print("")
-print("stored \(stored) observations (\(stats.inserted) new), \(stats.deadLettered) dead letters, \(stats.batches) batches")
 print(String(format: "peak memory (max RSS): %.0f MiB", peakRSSMiB()))
-let sinkRate = Double(stats.stored) / sinkTime.seconds
-print(String(format: "target ≥ 100,000 obs/s for the sink: %@ (%.0f obs/s)", sinkRate >= 100_000 ? "met" : "NOT met", sinkRate))
-if stored != total { print("ERROR: stored \(stored) of \(total)"); exit(1) }
+if let full = runs.first(where: { $0.mode == .full }) {
+    print(String(format: "target ≥ 100,000 obs/s for the sink with durable commits (FULL): %@ (%.0f obs/s)",
+                 full.sinkRate >= 100_000 ? "met" : "NOT met", full.sinkRate))
+    if let normal = runs.first(where: { $0.mode == .normal }) {
+        print(String(format: "durable commits cost: sink FULL %.0f obs/s against NORMAL %.0f obs/s (FULL at %.2f× NORMAL, %.0f %% slower); publish FULL %.2f s against NORMAL %.2f s",
+                     full.sinkRate, normal.sinkRate, full.sinkRate / normal.sinkRate, 100 * (1 - full.sinkRate / normal.sinkRate),
+                     full.publish.seconds, normal.publish.seconds))
+    }
+}
+for run in runs where run.stored != total {
+    print("ERROR: synchronous=\(run.mode.rawValue) stored \(run.stored) of \(total)")
+    exit(1)
+}

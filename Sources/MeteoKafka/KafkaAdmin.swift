@@ -2,8 +2,8 @@
 import CRdKafka
 import MeteoCore
 
-/// Blocking admin and metadata requests. Call them on a dedicated queue, never on the
-/// cooperative pool.
+/// Blocking admin and metadata requests. Call them in a lane of the ``BlockingExecutor``, never
+/// on the cooperative pool.
 enum KafkaAdmin {
     /// Creates a topic; returns false when it exists already.
     static func createTopic(_ client: KafkaClient, name: String, partitions: Int, replicationFactor: Int,
@@ -37,6 +37,18 @@ enum KafkaAdmin {
             rd_kafka_CreatePartitions(client.handle, &list, 1, options, queue)
         } result: { event, count in
             rd_kafka_event_CreatePartitions_result(event).flatMap { rd_kafka_CreatePartitions_result_topics($0, &count) }
+        }
+    }
+
+    /// Deletes a topic (the tests' way to pull a topic from under a consumer).
+    static func deleteTopic(_ client: KafkaClient, name: String, timeout: Duration) throws(MeteoError) {
+        guard let deleteTopic = rd_kafka_DeleteTopic_new(name) else { throw MeteoError(code: .internal, "librdkafka could not allocate a request") }
+        defer { rd_kafka_DeleteTopic_destroy(deleteTopic) }
+        _ = try topicRequest(client, RD_KAFKA_ADMIN_OP_DELETETOPICS, what: "delete Kafka topic \(name)", timeout: timeout) { options, queue in
+            var list: [OpaquePointer?] = [deleteTopic]
+            rd_kafka_DeleteTopics(client.handle, &list, 1, options, queue)
+        } result: { event, count in
+            rd_kafka_event_DeleteTopics_result(event).flatMap { rd_kafka_DeleteTopics_result_topics($0, &count) }
         }
     }
 

@@ -13,15 +13,15 @@ import Synchronization
 /// `enable.auto.offset.store=false`): ``commit(_:)`` stores the offsets of what the sink has
 /// written, then commits them synchronously. When the group takes partitions away, the
 /// rebalance callback first commits what was stored, so the next owner starts right after
-/// the last written event. Every librdkafka call that can block runs on this consumer's own
-/// serial dispatch queue.
+/// the last written event. Every librdkafka call that can block runs in this consumer's own
+/// lane of the process's ``BlockingExecutor`` (one call at a time, in order).
 public final class KafkaConsumer: EventConsumer {
     private let client: KafkaClient
     private let queue: UncheckedQueue
-    private let blocking = DispatchQueue(label: "meteo.kafka.consumer")
-    /// Commits have a queue of their own: behind a poll that waits for messages, a commit would
+    private let blocking = BlockingExecutor.shared.lane("meteo.kafka.consumer")
+    /// Commits have a lane of their own: behind a poll that waits for messages, a commit would
     /// wait too (up to the poll's time-out), holding back the sink's next write.
-    private let committing = DispatchQueue(label: "meteo.kafka.consumer.commit")
+    private let committing = BlockingExecutor.shared.lane("meteo.kafka.consumer.commit")
     private let logger: Logger
     private let group: String
     private let assignment: AssignmentBox
@@ -283,6 +283,16 @@ public final class KafkaConsumer: EventConsumer {
                               metadata: [LoggingKeys.error: "\(KafkaClient.text(err)) (\(KafkaClient.name(err)))"])
                 return
             }
+            if KafkaConsumer.vanished.contains(err.rawValue) {
+                // The topic was deleted (or deleted and re-created) under this member: there is
+                // nothing left to commit to, and retrying cannot change that. The events are
+                // stored; the group follows the topic as it is now (a re-created topic starts
+                // at its first offset, see OffsetResets).
+                logger.warning("commit skipped: the topic's partitions no longer exist on the broker (deleted or re-created); the events of this batch are stored",
+                               metadata: [LoggingKeys.error: "\(KafkaClient.text(err)) (\(KafkaClient.name(err)))",
+                                          "kafka.partitions": "\(positions.map { "\($0.topic)[\($0.partition)]@\($0.nextOffset)" }.joined(separator: ","))"])
+                return
+            }
             throw KafkaClient.error(err, "cannot commit Kafka offsets for group")
         }
     }
@@ -370,6 +380,11 @@ public final class KafkaConsumer: EventConsumer {
         return out
     }
 
+    /// Commit errors that mean the partitions are gone with their topic.
+    static let vanished: Set<Int32> = Set([
+        RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC,
+    ].map(\.rawValue))
+
     /// Commit errors that mean the partitions changed hands.
     static let rebalanced: Set<Int32> = Set([
         RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
@@ -380,19 +395,15 @@ public final class KafkaConsumer: EventConsumer {
     public func close() async throws {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
         let client = self.client
-        let err = await withCheckedContinuation { c in blocking.async { c.resume(returning: rd_kafka_consumer_close(client.handle)) } }
+        let err = await blocking.run { rd_kafka_consumer_close(client.handle) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw KafkaClient.error(err, "the Kafka consumer did not close cleanly")
         }
         logger.debug("Kafka consumer left the group", metadata: [LoggingKeys.group: "\(group)"])
     }
 
-    private func onBlockingQueue<T: Sendable>(_ queue: DispatchQueue? = nil, _ body: @escaping @Sendable () throws(MeteoError) -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { c in
-            (queue ?? blocking).async {
-                do { c.resume(returning: try body()) } catch { c.resume(throwing: error) }
-            }
-        }
+    private func onBlockingQueue<T: Sendable>(_ lane: BlockingExecutor.Lane? = nil, _ body: @escaping @Sendable () throws(MeteoError) -> T) async throws -> T {
+        try await (lane ?? blocking).run(body)
     }
 }
 

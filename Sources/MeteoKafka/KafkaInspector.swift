@@ -30,7 +30,7 @@ public struct KafkaGroupLag: Sendable, Hashable {
 public enum KafkaInspector {
     /// The brokers and, if given, one topic's partitions.
     public static func cluster(configuration: KafkaConfiguration, topic: String?, logger: Logger) async throws -> KafkaClusterInfo {
-        try await onDedicatedThread { () throws(MeteoError) in
+        try await lane.run { () throws(MeteoError) in
             let client = try KafkaClient.make(kind: .producer, properties: ["bootstrap.servers": configuration.bootstrapServers, "client.id": "\(configuration.clientID)-doctor",
                                                                               "allow.auto.create.topics": "false"]
                 .merging(configuration.properties) { _, user in user }, callbacks: KafkaCallbacks(logger: logger))
@@ -40,7 +40,7 @@ public enum KafkaInspector {
 
     /// The committed offsets of `group` on `topic` against the partitions' high watermarks.
     public static func lag(configuration: KafkaConfiguration, group: String, topic: String, logger: Logger) async throws -> KafkaGroupLag {
-        try await onDedicatedThread { () throws(MeteoError) in
+        try await lane.run { () throws(MeteoError) in
             // Asking about a topic must not create it (with the broker's default partitions,
             // before meteo ingest creates it with the configured ones).
             var properties = try configuration.consumerProperties(group: group)
@@ -61,11 +61,7 @@ public enum KafkaInspector {
     }
 
     /// The inspector's blocking librdkafka calls (a client made, asked and destroyed per
-    /// question) run on two threads at most, whatever the number of questions at once.
-    static let executor = BlockingExecutor(label: "meteo.kafka.inspect", width: 2)
-
-    private static func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () throws(MeteoError) -> T) async throws -> T {
-        try await executor.run(body)
-    }
+    /// question) run two at a time at most, whatever the number of questions at once.
+    static let lane = BlockingExecutor.shared.lane("meteo.kafka.inspect", width: 2)
 }
 #endif

@@ -12,16 +12,16 @@ import Synchronization
 /// so the ingestor counts an event as published only once the brokers hold it (`acks=all`).
 /// When librdkafka's local queue is full, `publish` waits while the poll thread serves delivery
 /// reports, and tries again: back-pressure, never a dropped event. A dedicated thread serves
-/// librdkafka's callbacks; flush and admin requests run on a dispatch queue of their own, never
-/// on the cooperative pool.
+/// librdkafka's callbacks; flush and admin requests run in lanes of their own of the process's
+/// ``BlockingExecutor``, never on the cooperative pool.
 public final class KafkaProducer: EventPublisher {
     private let client: KafkaClient
     private let configuration: KafkaConfiguration
     private let logger: Logger
     private let state: Mutex<State>
     private let poller: PollThread
-    private let blocking = DispatchQueue(label: "meteo.kafka.producer")
-    private let admin = DispatchQueue(label: "meteo.kafka.producer.admin")
+    private let blocking = BlockingExecutor.shared.lane("meteo.kafka.producer")
+    private let admin = BlockingExecutor.shared.lane("meteo.kafka.producer.admin")
 
     struct Batch {
         var outstanding: Int
@@ -247,17 +247,15 @@ public final class KafkaProducer: EventPublisher {
     /// Makes sure the topic exists with the configured partitions and replication factor:
     /// creates it when it is missing, grows it (CreatePartitions) when it has fewer partitions,
     /// for instance when a broker that lost its data created it by itself with its default of
-    /// one. Admin requests have a queue of their own: a broker that does not answer holds back
+    /// one. Admin requests have a lane of their own: a broker that does not answer holds back
     /// neither `close` nor `abandon`.
     public func ensureTopic(_ name: String, partitions: Int? = nil, replicationFactor: Int? = nil, timeout: Duration? = nil) async throws {
         let client = self.client
         let p = partitions ?? configuration.partitions
         let r = replicationFactor ?? configuration.replicationFactor
         let timeout = timeout ?? configuration.operationTimeout
-        let repair = try await withCheckedThrowingContinuation { c in
-            admin.async { c.resume(with: Result { () throws(MeteoError) in
-                try KafkaAdmin.ensureTopic(client, name: name, partitions: p, replicationFactor: r, timeout: timeout)
-            }) }
+        let repair = try await admin.run { () throws(MeteoError) in
+            try KafkaAdmin.ensureTopic(client, name: name, partitions: p, replicationFactor: r, timeout: timeout)
         }
         switch repair {
         case .created:
@@ -274,13 +272,11 @@ public final class KafkaProducer: EventPublisher {
     public func metadata(topic: String?) async throws -> KafkaClusterInfo {
         let client = self.client
         let timeout = configuration.operationTimeout
-        return try await withCheckedThrowingContinuation { c in
-            admin.async { c.resume(with: Result { () throws(MeteoError) in try KafkaAdmin.metadata(client, topic: topic, timeout: timeout) }) }
-        }
+        return try await admin.run { () throws(MeteoError) in try KafkaAdmin.metadata(client, topic: topic, timeout: timeout) }
     }
 
     private func onBlockingQueue<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { c in blocking.async { c.resume(returning: body()) } }
+        await blocking.run(body)
     }
 }
 

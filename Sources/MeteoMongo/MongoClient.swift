@@ -2,6 +2,7 @@
 import CMongoC
 import Dispatch
 import Foundation
+import Synchronization
 import Logging
 import MeteoCore
 
@@ -27,15 +28,17 @@ private let mongocInitialized: Bool = {
 /// libmongoc's log is process-wide, so its logger is too (the only one in Meteo).
 private let mongocLogger = Logger(label: "mongoc")
 
-/// Owns libmongoc's URI and client pool. Every blocking libmongoc call runs on `executor`
-/// (at most ``maxConcurrentCalls`` threads), never on Swift's cooperative pool; each call
+/// Owns libmongoc's URI and client pool. Every blocking libmongoc call runs in `lane` of the
+/// process's ``BlockingExecutor`` (at most ``maxConcurrentCalls`` at once), never on Swift's
+/// cooperative pool; each call
 /// takes a client from the pool and gives it back, so the pool never holds more clients (and
 /// server connections) than that either.
 final class MongoClient: @unchecked Sendable {
     private let uri: OpaquePointer
     private let pool: OpaquePointer
     let configuration: MongoConfiguration
-    let executor = BlockingExecutor(label: "meteo.mongo", width: MongoClient.maxConcurrentCalls)
+    let lane = BlockingExecutor.shared.lane("meteo.mongo", width: MongoClient.maxConcurrentCalls)
+    private let closed = Atomic(false)
 
     /// The most libmongoc calls of one client that block at once; more wait, suspended.
     static let maxConcurrentCalls = 8
@@ -49,6 +52,12 @@ final class MongoClient: @unchecked Sendable {
     deinit {
         mongoc_client_pool_destroy(pool)
         mongoc_uri_destroy(uri)
+    }
+
+    /// Refuses later calls; the pool (and its connections) goes once the calls running now
+    /// end and release the client.
+    func close() {
+        closed.store(true, ordering: .releasing)
     }
 
     /// Server selection fails after this long unless the URI sets `serverSelectionTimeoutMS`:
@@ -77,7 +86,10 @@ final class MongoClient: @unchecked Sendable {
 
     /// Runs `body` with a pooled client on the executor.
     func withClient<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws(MeteoError) -> T) async throws -> T {
-        try await executor.run { [self] () throws(MeteoError) -> T in
+        guard !closed.load(ordering: .acquiring) else {
+            throw MeteoError(code: .store, "the MongoDB client of \(configuration.redactedURI) was closed: a store is used after close()")
+        }
+        return try await lane.run { [self] () throws(MeteoError) -> T in
             guard let client = mongoc_client_pool_pop(pool) else {
                 throw MeteoError(code: .internal, "libmongoc gave no client from its pool")
             }

@@ -33,7 +33,10 @@ public final class MongoStore: ObservationStore, DeadLetterStore, SinkWriter {
         return store
     }
 
-    public func close() async throws {}
+    /// Refuses later calls; the client pool closes once the calls running now end.
+    public func close() async throws {
+        client.close()
+    }
 
     /// Runs a database command given as extended JSON and returns the reply as JSON (tests,
     /// and administration such as `collMod`).

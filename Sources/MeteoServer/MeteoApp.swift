@@ -172,16 +172,9 @@ struct Parameters {
 enum API {
     static func register(on router: Router<BasicRequestContext>, _ deps: MeteoApp.Dependencies) {
         let store = deps.store
-        router.get("/healthz") { _, _ in
-            MeteoApp.json(#"{"status":"ok"}"#)
-        }
+        MetricsEndpoint.registerProbes(on: router, registry: deps.metrics)
         router.get("/openapi.json") { _, _ in
             MeteoApp.json(OpenAPIDocument.json)
-        }
-        router.get("/metrics") { _, _ -> Response in
-            guard let registry = deps.metrics else { return MeteoApp.error("metrics are not enabled", status: .notFound) }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
         router.get("/api/places") { request, _ -> Response in
             try await handling {

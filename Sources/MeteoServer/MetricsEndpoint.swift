@@ -12,28 +12,38 @@ public struct MetricsEndpoint: Service {
     let registry: PrometheusCollectorRegistry
     let address: ListenAddress
     let logger: Logger
+    let onListening: @Sendable (ListenAddress) -> Void
 
-    public init(registry: PrometheusCollectorRegistry, address: ListenAddress, logger: Logger) {
+    /// - Parameter onListening: called once the port is bound (the CLI prints the address then,
+    ///   not before a bind that may fail).
+    public init(registry: PrometheusCollectorRegistry, address: ListenAddress, logger: Logger,
+                onListening: @escaping @Sendable (ListenAddress) -> Void = { _ in }) {
         self.registry = registry
         self.address = address
         self.logger = logger
+        self.onListening = onListening
     }
 
-    static func router(_ registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
-        let router = Router()
+    /// `/healthz` and `/metrics` on `router`: for this endpoint, and for `meteo serve`'s API
+    /// (whose `/metrics` is a 404 when metrics are not enabled).
+    static func registerProbes(on router: Router<BasicRequestContext>, registry: PrometheusCollectorRegistry?) {
         router.get("/healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+            MeteoApp.json(#"{"status":"ok"}"#)
         }
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        router.get("/metrics") { _, _ -> Response in
+            guard let registry else { return MeteoApp.error("metrics are not enabled", status: .notFound) }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
-        return router
     }
 
     public func run() async throws {
-        let app = Application(router: Self.router(registry), configuration: .init(address: .hostname(address.host, port: address.port)),
-                              logger: logger)
+        let router = Router()
+        Self.registerProbes(on: router, registry: registry)
+        let address = self.address
+        let onListening = self.onListening
+        let app = Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port)),
+                              onServerRunning: { _ in onListening(address) }, logger: logger)
         do {
             try await app.runService()
         } catch {

@@ -83,4 +83,80 @@ struct BlockingExecutorTests {
         for t in tasks { try await t.value }
         #expect(started.withLock { $0 } == Array(0...20))
     }
+
+    /// A lane of width 1 on a wide executor runs its calls one at a time, in the order they
+    /// were submitted: what a SQLite connection or a Kafka consumer needs of it.
+    @Test func aLaneOfWidthOneRunsItsCallsOneAtATimeInOrder() async throws {
+        let executor = BlockingExecutor(label: "test.lane.serial", width: 8)
+        let lane = executor.lane("serial")
+        let inside = Shared((now: 0, peak: 0, order: [Int]()))
+        @Sendable func call(_ i: Int) {
+            inside.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now); $0.order.append(i) }
+            usleep(200)
+            inside.withLock { $0.now -= 1 }
+        }
+        for i in 0..<99 { lane.execute { call(i) } }
+        // The last call ends after every other one, the lane being serial.
+        try await lane.run { () throws -> Void in call(99) }
+        let seen = inside.withLock { $0 }
+        #expect(seen.order == Array(0..<100))
+        #expect(seen.peak == 1, "calls of the lane running at once, counted inside them")
+        #expect(lane.peakRunning == 1 && lane.running == 0 && lane.waiting == 0)
+    }
+
+    /// A lane caps its own calls at its width, below the executor's.
+    @Test func aWiderLaneRunsAtMostItsWidth() async throws {
+        let executor = BlockingExecutor(label: "test.lane.wide", width: 16)
+        let lane = executor.lane("wide", width: 3)
+        let gate = DispatchSemaphore(value: 0)
+        let inside = Shared((now: 0, peak: 0))
+        let calls = Task {
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<40 {
+                    group.addTask {
+                        try await lane.run { () throws -> Int in
+                            inside.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+                            gate.wait()
+                            inside.withLock { $0.now -= 1 }
+                            return i
+                        }
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(60)
+        while (inside.withLock({ $0.now }) < 3 || lane.waiting < 37), clock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(inside.withLock { $0.now } == 3 && lane.waiting == 37, "3 calls hold the lane and 37 wait: \(inside.withLock { $0.now }) and \(lane.waiting)")
+        #expect(executor.running == 3, "the executor runs only the lane's 3")
+        for _ in 0..<40 { gate.signal() }
+        #expect(try await calls.value == (0..<40).reduce(0, +))
+        #expect(inside.withLock { $0.peak } == 3, "calls running at once, counted inside them")
+        // (Not the executor's peak: a call's slot passes to the next call from the end of the
+        // first one's job, so the two jobs overlap on the executor for an instant.)
+        #expect(lane.peakRunning == 3)
+    }
+
+    /// Lanes share the executor's threads: with two threads, a third lane's call waits until
+    /// one of the two blocked lanes lets its thread go, then every call completes.
+    @Test func lanesShareTheExecutorsBound() async throws {
+        let executor = BlockingExecutor(label: "test.lane.shared", width: 2)
+        let lanes = (0..<3).map { executor.lane("lane\($0)") }
+        let gate = DispatchSemaphore(value: 0)
+        let started = Shared<[Int]>([])
+        let calls = lanes.enumerated().map { n, lane in
+            Task { try await lane.run { () throws -> Int in started.withLock { $0.append(n) }; gate.wait(); return n } }
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(60)
+        while (started.withLock({ $0.count }) < 2 || executor.waiting < 1), clock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(executor.running == 2 && executor.waiting == 1)
+        #expect(started.withLock { $0.count } == 2, "two lanes run, the third waits for a thread")
+        for _ in 0..<3 { gate.signal() }
+        var results: [Int] = []
+        for c in calls { results.append(try await c.value) }
+        #expect(results == [0, 1, 2])
+        #expect(executor.peakRunning == 2)
+    }
 }

@@ -82,6 +82,16 @@ struct EmbeddedLogTests {
         #expect(try await b.poll(maxMessages: 100, timeout: .zero).map(\.offset) == Array(4..<10))
         try await log.publisher().publish([message(10)], to: topic)
         #expect(try await b.poll(maxMessages: 100, timeout: .zero).map(\.offset) == [10])
+        // Closing the log itself ends its views too; the file keeps everything.
+        try await log.close()
+        do {
+            _ = try await b.poll(maxMessages: 1, timeout: .zero)
+            Issue.record("a consumer of a closed log polled")
+        } catch let error as MeteoError {
+            #expect(error.code == .bus && error.message.contains("was closed"), "\(error)")
+        }
+        let reopened = try EmbeddedLog.open(dataDir: dir, logger: testLogger)
+        #expect(try await reopened.stats(group: "g", topic: topic).messages == 11)
     }
 
     @Test func groupsAreIndependentAndCommitsNeverMoveBackwards() async throws {

@@ -21,6 +21,29 @@ struct SQLiteStoreTests {
         #expect(p0.first?.temperatureC == 25)
     }
 
+    /// `close()` waits for the calls made before it, closes the database, and refuses later
+    /// calls with a message; the file keeps what was written, for the next open.
+    @Test func closeFinishesEarlierCallsThenRefusesLaterOnes() async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteStore.open(dataDir: dir, logger: testLogger)
+        let batch = (0..<50).map { sample("p\($0)", at: 1_700_000_000) }
+        async let written = store.upsert(batch)
+        try await Task.sleep(for: .milliseconds(1))
+        try await store.close()
+        #expect(try await written == UpsertSummary(inserted: 50, updated: 0))
+        do {
+            _ = try await store.count()
+            Issue.record("a closed store answered")
+        } catch let error as MeteoError {
+            #expect(error.code == .store)
+            #expect(error.message.contains("was closed"), "\(error)")
+        }
+        try await store.close()
+        let again = try SQLiteStore.open(dataDir: dir, logger: testLogger)
+        #expect(try await again.count() == 50)
+    }
+
     @Test func absentValuesComeBackAbsent() async throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -171,6 +194,11 @@ struct SQLiteStoreTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try SQLiteStore.open(dataDir: dir, logger: testLogger)
         #expect(try await store.connection.perform { try $0.pragma("synchronous") } == 2)
+        // NORMAL (1) only when asked, as scripts/bench sink does to measure what FULL costs.
+        let other = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: other) }
+        let normal = try SQLiteStore.open(dataDir: other, logger: testLogger, synchronous: .normal)
+        #expect(try await normal.connection.perform { try $0.pragma("synchronous") } == 1)
         let mode = try await store.connection.perform { db in
             let s = try db.prepare("PRAGMA journal_mode")
             defer { s.finalize() }

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import MeteoCore
 import MeteoEmbedded
-import MeteoKafka
+@testable import MeteoKafka
 import MeteoPipeline
 import MeteoTestSupport
 import Synchronization
@@ -11,8 +11,9 @@ import Testing
 
 /// A sink whose store is down for longer than `max.poll.interval.ms` stays in its group (it
 /// pauses its partitions and keeps polling while it retries) and stores everything once the
-/// store is back. Against a real broker (METEO_TEST_KAFKA, as ``KafkaBrokerTests``).
-@Suite("Kafka: a sink waiting for its store stays in its group",
+/// store is back; a commit for a topic deleted under the consumer is skipped with a warning,
+/// not retried forever. Against a real broker (METEO_TEST_KAFKA, as ``KafkaBrokerTests``).
+@Suite("Kafka: a sink through outages (its store down, its topic deleted)",
        .requires(environment: "METEO_TEST_KAFKA", "host:port of a running broker; scripts/test starts one"))
 struct KafkaSinkOutageTests {
     /// Fails every write with a transient error until `outage` after its first write.
@@ -76,6 +77,31 @@ struct KafkaSinkOutageTests {
         try await next.close()
         #expect(again.isEmpty, "\(again.count) events read again: the sink's commits were refused")
         try await store.close()
+    }
+
+    /// A topic deleted under a consumer that has read from it: committing the offsets of what
+    /// it read can never succeed (the partitions are gone, UNKNOWN_TOPIC_OR_PART). The commit
+    /// returns with one warning that says so, instead of failing for the sink to retry until
+    /// the group revokes the partitions.
+    @Test func aCommitForADeletedTopicIsSkippedWithAWarning() async throws {
+        let brokers = try #require(ProcessInfo.processInfo.environment["METEO_TEST_KAFKA"])
+        let topic = "deleted-\(UInt32.random(in: 0...UInt32.max))"
+        let config = KafkaConfiguration(bootstrapServers: brokers, partitions: 3)
+        let producer = try await ReplacingKafkaProducer.make(configuration: config, topics: [topic], logger: testLogger)
+        let observations = (0..<90).map { sample("p\($0 % 30)", at: 1_700_000_000 + Double($0 / 30) * 600) }
+        try await producer.publish(observations.map { OutgoingMessage(key: $0.placeID, value: EventCodec.encode($0)) }, to: topic)
+        try await producer.close()
+
+        let (logger, logs) = CapturingLogHandler.logger(level: .info)
+        let consumer = try KafkaConsumer.make(configuration: config, group: "\(topic)-sink", topics: [topic], logger: logger)
+        let read = try await drain(consumer, expecting: 90, quietFor: .seconds(5))
+        #expect(read.count == 90)
+        let admin = try KafkaClient.make(kind: .producer, properties: ["bootstrap.servers": brokers], callbacks: KafkaCallbacks(logger: testLogger))
+        try KafkaAdmin.deleteTopic(admin, name: topic, timeout: .seconds(10))
+        try await consumer.commit(read.commitPositions)
+        let warnings = logs.all.filter { $0.hasPrefix("warning commit skipped: the topic's partitions no longer exist") }
+        #expect(warnings.count == 1, "\(logs.all)")
+        try await consumer.close()
     }
 }
 #endif

@@ -310,8 +310,27 @@ struct MongoStoreTests {
         }
     }
 
+    /// A closed store refuses later calls with a message naming the server, and its data
+    /// stays for a new client.
+    @Test func aClosedStoreRefusesLaterCalls() async throws {
+        let configuration = MongoConfiguration(uri: try #require(MongoServer.uri), database: "meteo_test_\(UInt32.random(in: 0...UInt32.max))")
+        let store = try await MongoStore.open(configuration: configuration, logger: logger)
+        let reopened = try await MongoStore.open(configuration: configuration, logger: logger)
+        defer { Task { try? await reopened.dropDatabase() } }
+        _ = try await store.upsert(try await observations(places: 5, ticks: 1))
+        try await store.close()
+        do {
+            _ = try await store.count()
+            Issue.record("a closed store answered")
+        } catch let error as MeteoError {
+            #expect(error.code == .store && error.message.contains("was closed"), "\(error)")
+        }
+        #expect(try await reopened.count() == 5)
+        try await reopened.dropDatabase()
+    }
+
     /// 200 concurrent reads (as a busy dashboard makes) all answer, while libmongoc's
-    /// blocking calls never take more than the client's 8 threads: the rest wait suspended.
+    /// blocking calls never run more than the client's 8 at once: the rest wait suspended.
     /// (How many run side by side depends on timing; BlockingExecutorTests pins the bound.)
     @Test func twoHundredConcurrentReadsUseAtMostEightThreads() async throws {
         try await withStore { store in
@@ -323,8 +342,8 @@ struct MongoStoreTests {
                 return all
             }
             #expect(counts == Array(repeating: 60, count: 200))
-            #expect(store.client.executor.peakRunning <= MongoClient.maxConcurrentCalls)
-            #expect(store.client.executor.waiting == 0)
+            #expect(store.client.lane.peakRunning <= MongoClient.maxConcurrentCalls)
+            #expect(store.client.lane.waiting == 0)
         }
     }
 

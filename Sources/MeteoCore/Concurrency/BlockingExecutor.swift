@@ -1,7 +1,12 @@
 import Foundation
+import Synchronization
 
-/// Runs blocking C calls (libmongoc's, which wait on the network) on at most `width` threads
-/// of its own.
+/// Runs blocking C calls (libmongoc's, librdkafka's, SQLite's) on at most `width` threads of
+/// its own.
+///
+/// Every blocking C call of the process goes through ``shared``, each handle through a
+/// ``Lane`` of it: a lane of width 1 runs its calls one at a time in order (a SQLite
+/// connection, a Kafka consumer), a wider lane caps one client's share (MongoDB's 8).
 ///
 /// Callers beyond `width` wait as suspended tasks in a first-in, first-out queue, never as
 /// blocked threads: a burst of a thousand concurrent requests costs `width` threads, not a
@@ -15,6 +20,10 @@ public final class BlockingExecutor: Sendable {
     /// The most calls that run at once.
     public let width: Int
     private let core: Core
+
+    /// The executor of the process's blocking C calls. 64 threads at most: far more than the
+    /// handles a process keeps busy at once (a sink has about six), yet a bound.
+    public static let shared = BlockingExecutor(label: "meteo.blocking", width: 64)
 
     public init(label: String, width: Int) {
         precondition(width >= 1, "a BlockingExecutor needs at least one thread")
@@ -34,6 +43,17 @@ public final class BlockingExecutor: Sendable {
             }
         }
         return try result.get()
+    }
+
+    /// Runs `job` on one of the executor's threads once one is free, without waiting for it.
+    public func execute(_ job: @escaping Job) {
+        core.submit(job)
+    }
+
+    /// A lane of this executor: at most `width` of its calls run at once (one: in submission
+    /// order), on the executor's threads and within its width.
+    public func lane(_ label: String, width: Int = 1) -> Lane {
+        Lane(label: label, width: width, executor: self)
     }
 
     /// The most calls that ran at once so far; the calls running and waiting now (for tests).
@@ -123,5 +143,87 @@ public final class BlockingExecutor: Sendable {
             condition.broadcast()
             condition.unlock()
         }
+    }
+}
+
+extension BlockingExecutor {
+    /// Calls that share a handle (a SQLite connection, a Kafka client): at most `width` of
+    /// them run at once, the rest wait in submission order, on the threads of the executor.
+    ///
+    /// A lane holds no thread of its own: while it has calls, one job of it at a time per slot
+    /// is queued on the executor, behind the other lanes' (each call queues the next one when
+    /// it ends, so that a busy lane never holds a thread the others wait for).
+    public final class Lane: Sendable {
+        public let label: String
+        public let width: Int
+        private let executor: BlockingExecutor
+        private let state = Mutex(State())
+
+        private struct State {
+            var waiting: [Job] = []
+            var next = 0  // the oldest waiting job's index in `waiting`
+            var running = 0
+            var peak = 0
+
+            mutating func take() -> Job? {
+                guard next < waiting.count else { return nil }
+                let job = waiting[next]
+                next += 1
+                if next == waiting.count {
+                    waiting.removeAll(keepingCapacity: true)
+                    next = 0
+                }
+                return job
+            }
+        }
+
+        fileprivate init(label: String, width: Int, executor: BlockingExecutor) {
+            precondition(width >= 1, "a lane needs a width of at least one")
+            self.label = label
+            self.width = width
+            self.executor = executor
+        }
+
+        /// Runs `body` once the lane has a free slot and the executor a free thread, and
+        /// returns its result.
+        public func run<T: Sendable, E: Error>(_ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+            let result: Result<T, E> = await withCheckedContinuation { continuation in
+                execute {
+                    do throws(E) { continuation.resume(returning: .success(try body())) } catch { continuation.resume(returning: .failure(error)) }
+                }
+            }
+            return try result.get()
+        }
+
+        /// Runs `job` in its turn, without waiting for it.
+        public func execute(_ job: @escaping Job) {
+            let start = state.withLock { s -> Bool in
+                guard s.running < width else {
+                    s.waiting.append(job)
+                    return false
+                }
+                s.running += 1
+                s.peak = max(s.peak, s.running)
+                return true
+            }
+            if start { executor.execute { self.slot(job) } }
+        }
+
+        /// Runs a job in a slot, then hands the slot to the next waiting job, or frees it.
+        private func slot(_ job: Job) {
+            job()
+            let next = state.withLock { s -> Job? in
+                if let next = s.take() { return next }
+                s.running -= 1
+                return nil
+            }
+            if let next { executor.execute { self.slot(next) } }
+        }
+
+        /// Slots in use (calls running, or queued on the executor for a thread): the most so far
+        /// and now; the calls waiting for a slot.
+        public var peakRunning: Int { state.withLock { $0.peak } }
+        public var running: Int { state.withLock { $0.running } }
+        public var waiting: Int { state.withLock { $0.waiting.count - $0.next } }
     }
 }

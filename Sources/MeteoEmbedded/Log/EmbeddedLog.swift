@@ -44,18 +44,20 @@ public final class EmbeddedLog: Sendable {
     /// Opens (creating if needed) the log in `dataDir`.
     /// - Parameter metrics: where its counters go (`meteo_log_retention_failures_total`,
     ///   `meteo_consumer_skipped_records_total{bus="embedded"}`, labelled like the Kafka consumer's: a Prometheus registry refuses one name with and without labels); the process's metrics system by default.
+    /// - Parameter synchronous: `.full` (the default): an acknowledged publish survives a power
+    ///   cut. `.normal` is for `scripts/bench sink`, which measures what that costs.
     public static func open(dataDir: URL, retention: Duration = .seconds(7 * 86_400), logger: Logger,
-                            metrics: any MetricsFactory = MetricsSystem.factory) throws -> EmbeddedLog {
-        try open(dataDir: dataDir, retention: retention, logger: logger, metrics: metrics, retentionOverride: nil)
+                            metrics: any MetricsFactory = MetricsSystem.factory, synchronous: SQLiteSynchronous = .full) throws -> EmbeddedLog {
+        try open(dataDir: dataDir, retention: retention, logger: logger, metrics: metrics, retentionOverride: nil, synchronous: synchronous)
     }
 
     static func open(dataDir: URL, retention: Duration, logger: Logger, metrics: any MetricsFactory,
-                     retentionOverride: (@Sendable (String, Date) async throws -> Int)?) throws -> EmbeddedLog {
+                     retentionOverride: (@Sendable (String, Date) async throws -> Int)?, synchronous: SQLiteSynchronous = .full) throws -> EmbeddedLog {
         let path = dataDir.appendingPathComponent(fileName).path
         // synchronous=FULL: an acknowledged publish survives a power cut, as a Kafka
         // acknowledgement with acks=all survives the loss of a broker. The ingestor counts a
         // message published, and moves on, only once the append has returned.
-        let connection = try SQLiteConnection.open(path: path, errorCode: .bus, synchronous: .full, pageSize: SQLiteStore.pageSize)
+        let connection = try SQLiteConnection.open(path: path, errorCode: .bus, synchronous: synchronous, pageSize: SQLiteStore.pageSize)
         try connection.execute("""
             CREATE TABLE IF NOT EXISTS messages (
                 topic TEXT NOT NULL,
@@ -105,8 +107,11 @@ public final class EmbeddedLog: Sendable {
         EmbeddedLogConsumer(log: self, group: group, topic: topic)
     }
 
-    /// Releases the connection (it also closes when the last reference goes).
-    public func close() async throws {}
+    /// Closes the database once the calls made before are done; later calls (of its
+    /// publishers and consumers too) are refused.
+    public func close() async throws {
+        await connection.close()
+    }
 
     /// Appends messages in one transaction, as one batch, and returns their offsets.
     func append(_ messages: [OutgoingMessage], to topic: String) async throws -> Range<Int64> {

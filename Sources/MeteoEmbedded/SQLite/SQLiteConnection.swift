@@ -7,13 +7,24 @@ import MeteoCore
 // prepared statements reused inside one transaction, on a thread of their own.
 import VaporCSQLite
 
-/// One SQLite database connection, owned by this object and used only on its serial queue.
+/// How far a SQLite commit goes before it returns (SQLite's `PRAGMA synchronous`, in WAL mode).
+public enum SQLiteSynchronous: String, Sendable, CaseIterable {
+    /// The WAL is fsynced at each commit: a committed transaction survives a power cut or an OS
+    /// crash. What the store and the log use.
+    case full = "FULL"
+    /// The WAL is fsynced only at checkpoints: a commit survives a process crash (`kill -9`), but
+    /// a power cut may lose the last ones. Only for `scripts/bench sink`, to show what FULL costs.
+    case normal = "NORMAL"
+}
+
+/// One SQLite database connection, owned by this object and used only in its lane.
 ///
-/// Every call into SQLite happens inside ``perform(_:)``, which runs on the connection's own
-/// `DispatchQueue`, never on Swift's cooperative thread pool.
+/// Every call into SQLite happens inside ``perform(_:)``, which runs in the connection's lane
+/// of ``BlockingExecutor/shared`` (one call at a time, in order), never on Swift's cooperative
+/// thread pool.
 final class SQLiteConnection: @unchecked Sendable {
     private let handle: OpaquePointer
-    private let queue: DispatchQueue
+    private let lane: BlockingExecutor.Lane
     private var cache: [String: SQLiteStatement] = [:]
     /// Checkpoints the WAL in the background instead of inside commits.
     private var checkpointer: WALCheckpointer?
@@ -25,7 +36,7 @@ final class SQLiteConnection: @unchecked Sendable {
         self.handle = handle
         self.path = path
         self.errorCode = errorCode
-        self.queue = DispatchQueue(label: "meteo.sqlite.\(URL(fileURLWithPath: path).lastPathComponent)")
+        self.lane = BlockingExecutor.shared.lane("meteo.sqlite.\(URL(fileURLWithPath: path).lastPathComponent)")
     }
 
     /// How long a statement waits for another process's write lock: two processes share a store
@@ -39,17 +50,7 @@ final class SQLiteConnection: @unchecked Sendable {
     ///   writes.
     /// - Parameter walCheckpoint: the frames of the WAL from which it is checkpointed in the
     ///   background, and from which the writer checkpoints it itself (``WALCheckpointer``).
-    /// How far a commit goes before it returns (SQLite's `PRAGMA synchronous`, in WAL mode).
-    enum Synchronous: String, Sendable {
-        /// The WAL is fsynced at each commit: a committed transaction survives a power cut or
-        /// an OS crash. What the store and the log use.
-        case full = "FULL"
-        /// The WAL is fsynced only at checkpoints: a commit survives a process crash (`kill -9`),
-        /// but a power cut may lose the last ones.
-        case normal = "NORMAL"
-    }
-
-    static func open(path: String, errorCode: MeteoError.Code, synchronous: Synchronous = .full, busyTimeout: Duration = defaultBusyTimeout,
+    static func open(path: String, errorCode: MeteoError.Code, synchronous: SQLiteSynchronous = .full, busyTimeout: Duration = defaultBusyTimeout,
                      pageSize: Int? = nil, walCheckpoint: (threshold: Int32, ceiling: Int32) = (1_000, 20_000)) throws(MeteoError) -> SQLiteConnection {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
@@ -84,7 +85,7 @@ final class SQLiteConnection: @unchecked Sendable {
         try connection.execute("PRAGMA cache_size=-65536")
         // Checkpoint the WAL less often: fewer, larger writes back into the database file.
         try connection.execute("PRAGMA wal_autocheckpoint=10000")
-        // And not inside the commits: on a thread of its own, from 1,000 frames on (16 MB of
+        // And not inside the commits: in a lane of its own, from 1,000 frames on (16 MB of
         // 16 KiB pages); the writer takes over at 20,000.
         if let checkpointer = WALCheckpointer.open(path: path, label: URL(fileURLWithPath: path).lastPathComponent,
                                                    threshold: walCheckpoint.threshold, ceiling: walCheckpoint.ceiling) {
@@ -95,17 +96,34 @@ final class SQLiteConnection: @unchecked Sendable {
     }
 
     deinit {
+        release()
+    }
+
+    /// Whether ``close()`` ran (read and written only in the lane, or in `deinit`).
+    private var closed = false
+
+    /// Finalizes the statements and closes the database (and the checkpointer's).
+    private func release() {
+        guard !closed else { return }
+        closed = true
         for statement in cache.values { statement.finalize() }
+        cache = [:]
         if let checkpointer { checkpointer.remove(from: handle) }
+        checkpointer = nil
         sqlite_nio_sqlite3_close_v2(handle)
     }
 
-    /// Runs `body` on the connection's queue, off the cooperative pool.
+    /// Closes the database, in the lane, after the calls submitted before; later calls are
+    /// refused with a message.
+    func close() async {
+        await lane.run { self.release() }
+    }
+
+    /// Runs `body` in the connection's lane, off the cooperative pool.
     func perform<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try body(self) })
-            }
+        try await lane.run { () throws -> T in
+            guard !self.closed else { throw MeteoError(code: self.errorCode, "\(self.path) was closed: a store or log is used after close()") }
+            return try body(self)
         }
     }
 

@@ -1,8 +1,8 @@
-import Dispatch
+import MeteoCore
 import Synchronization
 import VaporCSQLite
 
-/// Copies a database's write-ahead log back into the database file on a thread and a
+/// Copies a database's write-ahead log back into the database file in a lane and on a
 /// connection of its own, so that a writer's commits do not wait for it (SQLite's automatic
 /// checkpoint runs inside the commit that crosses its threshold).
 ///
@@ -14,7 +14,7 @@ import VaporCSQLite
 /// unchanged: a checkpoint only moves committed frames, syncing the log first.
 final class WALCheckpointer: @unchecked Sendable {
     private let handle: OpaquePointer
-    private let queue: DispatchQueue
+    private let lane: BlockingExecutor.Lane
     private let pending = Mutex(false)
     /// Frames after which a background checkpoint starts.
     let threshold: Int32
@@ -23,7 +23,7 @@ final class WALCheckpointer: @unchecked Sendable {
 
     private init(handle: OpaquePointer, label: String, threshold: Int32, ceiling: Int32) {
         self.handle = handle
-        self.queue = DispatchQueue(label: "meteo.sqlite.checkpoint.\(label)")
+        self.lane = BlockingExecutor.shared.lane("meteo.sqlite.checkpoint.\(label)")
         self.threshold = threshold
         self.ceiling = ceiling
     }
@@ -69,7 +69,7 @@ final class WALCheckpointer: @unchecked Sendable {
             return true
         }
         guard start else { return }
-        queue.async { [self] in
+        lane.execute { [self] in
             _ = sqlite_nio_sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
             pending.withLock { $0 = false }
         }

@@ -54,10 +54,12 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
     static let pageSize = 16_384
 
     /// Opens (creating if needed) the store in `dataDir`.
-    public static func open(dataDir: URL, logger: Logger) throws -> SQLiteStore {
+    /// - Parameter synchronous: `.full` (the default): a write that returned survives a power
+    ///   cut. `.normal` is for `scripts/bench sink`, which measures what that costs.
+    public static func open(dataDir: URL, logger: Logger, synchronous: SQLiteSynchronous = .full) throws -> SQLiteStore {
         // synchronous=FULL: a write that returned survives a power cut, so the sink may
         // commit the bus offsets of its batch right after it.
-        let connection = try SQLiteConnection.open(path: dataDir.appendingPathComponent(fileName).path, errorCode: .store, synchronous: .full,
+        let connection = try SQLiteConnection.open(path: dataDir.appendingPathComponent(fileName).path, errorCode: .store, synchronous: synchronous,
                                                    pageSize: pageSize)
         try connection.execute("""
             CREATE TABLE IF NOT EXISTS observations (
@@ -115,7 +117,10 @@ public final class SQLiteStore: ObservationStore, DeadLetterStore, SinkWriter {
         }
     }
 
-    public func close() async throws {}
+    /// Closes the database once the calls made before are done; later calls are refused.
+    public func close() async throws {
+        await connection.close()
+    }
 
     // MARK: Writing
 

@@ -23,8 +23,9 @@ struct MetricsOptions: ParsableArguments {
     /// process's metrics, so call it before the pipeline makes its counters.
     static func services(_ configuration: MeteoConfiguration, logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         guard let address = configuration.metricsListen else { return [] }
-        Terminal.progress("  metrics on http://\(address)/metrics")
-        return [.init(service: MetricsEndpoint(registry: MetricsBootstrap.registry, address: address, logger: logger))]
+        return [.init(service: MetricsEndpoint(registry: MetricsBootstrap.registry, address: address, logger: logger) { address in
+            Terminal.progress("  metrics on http://\(address)/metrics")
+        })]
     }
 }
 

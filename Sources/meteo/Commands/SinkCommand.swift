@@ -103,7 +103,7 @@ struct SinkCommand: AsyncParsableCommand {
                 writer: writer,
                 configuration: .init(batchSize: configuration.batchSize, flushInterval: configuration.flushInterval, format: payloadFormat,
                                      stopWhenIdle: untilIdle ? { @Sendable [consumer = parts.consumer] in (try? await consumer.caughtUp()) ?? false } : nil,
-                                     afterWriteBeforeCommit: FaultInjection.crashAfterWrites(logger: logger)),
+                                     afterWriteBeforeCommit: try FaultInjection.crashAfterWrites(logger: logger)),
                 logger: logger,
                 onBatch: { s in
                     Terminal.progress("  stored \(formatCount(s.stored)) observations, \(s.deadLettered) dead letters")

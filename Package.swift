@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "MeteoMongo", targets: ["MeteoMongo"]),
         .library(name: "MeteoSpark", targets: ["MeteoSpark"]),
         .library(name: "MeteoArrow", targets: ["MeteoArrow"]),
+        .library(name: "MeteoParquet", targets: ["MeteoParquet"]),
     ],
     traits: [
         // Reserved for the optional adapters; each needs a system library or a large build.
@@ -110,6 +111,9 @@ let package = Package(
         // A reader of Arrow IPC streams (Spark Connect's result batches), in Swift: no Arrow
         // or FlatBuffers package is available.
         .target(
+            name: "MeteoParquet"
+        ),
+        .target(
             name: "MeteoArrow",
             dependencies: ["MeteoCore"]
         ),
@@ -203,7 +207,7 @@ let package = Package(
         // What the test suites share: a suite's requirements (a server, the binary, a tool),
         // skipped in a partial run and failed under METEO_TEST_REQUIRE_ALL=1 (scripts/test).
         .target(name: "MeteoTestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/MeteoTestSupport"),
-        .testTarget(name: "MeteoCoreTests", dependencies: ["MeteoCore"]),
+        .testTarget(name: "MeteoCoreTests", dependencies: ["MeteoCore", "MeteoTestSupport"]),
         .testTarget(
             name: "MeteoKafkaTests",
             dependencies: ["MeteoTestSupport", "MeteoCore", "MeteoKafka", "MeteoPipeline", "MeteoEmbedded",
@@ -220,6 +224,10 @@ let package = Package(
             name: "MeteoAnalyticsTests",
             dependencies: ["MeteoCore", "MeteoAnalytics", "MeteoEmbedded", "MeteoSources",
                            .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "MeteoParquetTests",
+            dependencies: ["MeteoTestSupport", "MeteoParquet"]
         ),
         .testTarget(
             name: "MeteoArrowTests",

@@ -1,5 +1,6 @@
 import Foundation
 import MeteoCore
+import MeteoTestSupport
 import Testing
 
 /// Hostile input to every decoder a bus message or a recording's line meets (issue 8): the committed fuzz corpus,
@@ -9,18 +10,6 @@ import Testing
 @Suite("Hostile input to the decoders")
 struct HostileInputTests {
     // MARK: Support
-
-    /// SplitMix64, so that the random inputs are the same on every run.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     /// A valid event's observation, shared with the codec tests.
     static let base = EventCodecTests.full

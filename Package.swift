@@ -72,6 +72,7 @@ let package = Package(
             name: "MeteoPipeline",
             dependencies: [
                 "MeteoCore",
+                "MeteoParquet",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -5,12 +5,14 @@ import Synchronization
 import Glibc
 #endif
 
-/// Writes observations as a data lake of NDJSON files partitioned by observed hour (UTC), for
-/// Spark or any reader of JSON lines (`docs/lake.md`):
+/// Writes observations as a data lake of files partitioned by observed hour (UTC), for Spark,
+/// DuckDB, Polars, pandas or any reader of JSON lines (`docs/lake.md`):
 ///
-///     DIR/date=YYYY-MM-DD/hour=HH/part-<writer>-<seq>.jsonl
+///     DIR/date=YYYY-MM-DD/hour=HH/part-<writer>-<seq>.jsonl      (NDJSON)
+///     DIR/date=YYYY-MM-DD/hour=HH/part-<writer>-<seq>.parquet    (Parquet)
 ///
-/// Each line is one observation, exactly the event JSON of the bus and of `meteo query`. Each
+/// In NDJSON each line is one observation, exactly the event JSON of the bus and of `meteo
+/// query`; in Parquet the columns are ``ObservationParquet``'s, one row group a file. Each
 /// file is written whole under a hidden temporary name (`.part-….jsonl.tmp`, which Spark
 /// skips), flushed to disk, then renamed, and its folder flushed (and the folders above it
 /// when it is new): a reader sees a whole file or none, and a file the sink committed
@@ -20,18 +22,21 @@ import Glibc
 public final class LakeWriter: Sendable {
     public let directory: URL
     public let writerID: String
+    public let format: MeteoConfiguration.LakeFormat
     private let sequence: Mutex<Int>
     /// Flushes a directory (``FileSync/directory(_:)``; tests pass one that fails).
     private let syncDirectory: @Sendable (String) throws(MeteoError) -> Void
 
     /// `writerID` names this writer's files (letters, digits, `-` and `_`); the sequence goes
     /// on from the highest one of this writer already in the lake.
-    public convenience init(directory: URL, writerID: String) throws(MeteoError) {
-        try self.init(directory: directory, writerID: writerID, syncDirectory: FileSync.directory)
+    public convenience init(directory: URL, writerID: String, format: MeteoConfiguration.LakeFormat = .ndjson) throws(MeteoError) {
+        try self.init(directory: directory, writerID: writerID, format: format, syncDirectory: FileSync.directory)
     }
 
-    init(directory: URL, writerID: String, syncDirectory: @escaping @Sendable (String) throws(MeteoError) -> Void) throws(MeteoError) {
+    init(directory: URL, writerID: String, format: MeteoConfiguration.LakeFormat = .ndjson,
+         syncDirectory: @escaping @Sendable (String) throws(MeteoError) -> Void) throws(MeteoError) {
         self.syncDirectory = syncDirectory
+        self.format = format
         guard !writerID.isEmpty, writerID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
             throw MeteoError(code: .invalidConfiguration, "a lake writer id is letters, digits, - and _ only (got '\(writerID)')")
         }
@@ -66,14 +71,19 @@ public final class LakeWriter: Sendable {
         for key in groups.keys.sorted() {
             let seq = sequence.withLock { $0 += 1; return $0 }
             let folder = directory.appendingPathComponent(key, isDirectory: true)
-            let name = "part-\(writerID)-\(String(format: "%06d", seq)).jsonl"
+            let name = "part-\(writerID)-\(String(format: "%06d", seq)).\(format.fileExtension)"
             let final = folder.appendingPathComponent(name)
             let temporary = folder.appendingPathComponent(".\(name).tmp")
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(groups[key]!.count * 450)
-            for o in groups[key]! {
-                bytes += EventCodec.encode(o)
-                bytes.append(0x0A)
+            switch format {
+            case .ndjson:
+                bytes.reserveCapacity(groups[key]!.count * 450)
+                for o in groups[key]! {
+                    bytes += EventCodec.encode(o)
+                    bytes.append(0x0A)
+                }
+            case .parquet:
+                bytes = try ObservationParquet.encode(groups[key]!)
             }
             let newFolder = !FileManager.default.fileExists(atPath: folder.path)
             do {
@@ -111,11 +121,22 @@ public final class LakeWriter: Sendable {
         guard let walker = FileManager.default.enumerator(atPath: directory.path) else { return 0 }
         while let path = walker.nextObject() as? String {
             let name = (path as NSString).lastPathComponent
-            guard name.hasPrefix(prefix), name.hasSuffix(".jsonl"),
-                  let n = Int(name.dropFirst(prefix.count).dropLast(".jsonl".count)) else { continue }
-            highest = max(highest, n)
+            guard name.hasPrefix(prefix) else { continue }
+            for format in MeteoConfiguration.LakeFormat.allCases where name.hasSuffix(".\(format.fileExtension)") {
+                if let n = Int(name.dropFirst(prefix.count).dropLast(format.fileExtension.count + 1)) { highest = max(highest, n) }
+            }
         }
         return highest
+    }
+}
+
+extension MeteoConfiguration.LakeFormat {
+    /// The extension of the lake's files.
+    public var fileExtension: String {
+        switch self {
+        case .ndjson: "jsonl"
+        case .parquet: "parquet"
+        }
     }
 }
 

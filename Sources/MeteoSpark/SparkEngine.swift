@@ -24,11 +24,14 @@ public struct SparkEngine: AnalyticsEngine {
     let session: any SparkSQLSession
     /// The lake's folder (or a URL Spark reads: `hdfs://`, `s3a://`).
     let lake: String
+    /// The lake's files: NDJSON (`part-*.jsonl`) or Parquet (`part-*.parquet`).
+    let format: MeteoConfiguration.LakeFormat
     let logger: Logger
 
-    public init(session: any SparkSQLSession, lake: String, logger: Logger) {
+    public init(session: any SparkSQLSession, lake: String, format: MeteoConfiguration.LakeFormat = .ndjson, logger: Logger) {
         self.session = session
         self.lake = Self.resolve(lake)
+        self.format = format
         self.logger = logger
     }
 
@@ -97,9 +100,19 @@ public struct SparkEngine: AnalyticsEngine {
         try await session.set(["spark.sql.session.timeZone": "UTC"])
         let version = try await session.sparkVersion()
         logger.debug("spark session", metadata: ["version": "\(version)"])
-        try await session.execute(
-            "CREATE OR REPLACE TEMPORARY VIEW \(names.lake) (\(Self.lakeSchema)) USING json OPTIONS (path \(SparkSQLText.literal(lake)), mode 'PERMISSIVE')",
-            [:])
+        // Only the lake's own files (not the hidden files being written, nor the other format's).
+        // Parquet files carry their schema (observed_at a UTC timestamp, which to_timestamp
+        // below takes as it is); NDJSON is read with the lake's schema.
+        switch format {
+        case .ndjson:
+            try await session.execute(
+                "CREATE OR REPLACE TEMPORARY VIEW \(names.lake) (\(Self.lakeSchema)) USING json OPTIONS (path \(SparkSQLText.literal(lake)), pathGlobFilter '*.jsonl', mode 'PERMISSIVE')",
+                [:])
+        case .parquet:
+            try await session.execute(
+                "CREATE OR REPLACE TEMPORARY VIEW \(names.lake) USING parquet OPTIONS (path \(SparkSQLText.literal(lake)), pathGlobFilter '*.parquet')",
+                [:])
+        }
         let (filter, parameters) = Self.filter(request)
         let measures = (Self.correlationFields + ["rain_mm", "snow_mm"]).joined(separator: ", ")
         // unix_seconds of the parsed ISO time; rows without a place or a readable time are not

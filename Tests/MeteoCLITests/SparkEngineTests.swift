@@ -15,11 +15,11 @@ struct SparkEngineTests {
 
     /// A demo run twice into the same store and lake: the store overwrites the second run's
     /// events, the lake gets them again as new files (at-least-once), which Spark must drop.
-    static func demoLake() async throws -> (dir: URL, lake: URL) {
+    static func demoLake(format: String = "ndjson") async throws -> (dir: URL, lake: URL) {
         let dir = MeteoProcess.temporaryDataDir()
         let lake = dir.appendingPathComponent("lake")
         for _ in 0..<2 {
-            let demo = try await MeteoProcess.run(["demo", "--ticks", "3", "--no-serve", "--data-dir", dir.path, "--lake", lake.path])
+            let demo = try await MeteoProcess.run(["demo", "--ticks", "3", "--no-serve", "--data-dir", dir.path, "--lake", lake.path, "--lake-format", format])
             #expect(demo.status == 0, "\(demo.stderr)")
         }
         return (dir, lake)
@@ -30,11 +30,14 @@ struct SparkEngineTests {
         return (try? JSONValue.parse(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), run)
     }
 
-    @Test func sparkReportEqualsTheInProcessReportKeyByKey() async throws {
-        let (dir, lake) = try await Self.demoLake()
+    /// On an NDJSON lake and on a Parquet lake (`--lake-format`), each holding every event twice.
+    @Test(arguments: ["ndjson", "parquet"])
+    func sparkReportEqualsTheInProcessReportKeyByKey(format: String) async throws {
+        let (dir, lake) = try await Self.demoLake(format: format)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let files = FileManager.default.enumerator(atPath: lake.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".jsonl") } ?? []
-        #expect(files.count >= 2, "two runs wrote at least two lake files")
+        let files = FileManager.default.enumerator(atPath: lake.path)?.compactMap { $0 as? String } ?? []
+        #expect(files.filter { $0.hasSuffix(format == "ndjson" ? ".jsonl" : ".parquet") }.count >= 2, "two runs wrote at least two lake files: \(files)")
+        #expect(files.filter { $0.hasSuffix(format == "ndjson" ? ".parquet" : ".jsonl") }.isEmpty, "\(files)")
 
         let variants: [[String]] = [
             [],
@@ -44,7 +47,7 @@ struct SparkEngineTests {
         ]
         for extra in variants {
             let (embedded, e) = try await analyze(["--engine", "embedded"] + extra, dir: dir)
-            let (spark, s) = try await analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path] + extra, dir: dir)
+            let (spark, s) = try await analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path, "--lake-format", format] + extra, dir: dir)
             #expect(e.status == 0, "\(e.stderr)")
             #expect(s.status == 0, "\(extra): \(s.stderr)")
             guard let embedded, let spark else { Issue.record("\(extra): not JSON"); continue }

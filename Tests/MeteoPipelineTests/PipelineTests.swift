@@ -400,6 +400,32 @@ struct LakeWriterTests {
         #expect(throws: MeteoError.self) { try LakeWriter(directory: dir, writerID: "../x") }
     }
 
+    /// `--lake-format parquet`: the same partitions, `.parquet` files, and every observation
+    /// read back exactly (hostile names, absent values, the time to the microsecond); the
+    /// sequence goes on across formats.
+    @Test func aParquetLakeHoldsTheSameObservations() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-lake-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let places = Array(try PlaceCatalogue.bundled().places(in: Region.builtin).prefix(50))
+        let source = SyntheticSource(seed: 4, start: Date(timeIntervalSince1970: 1_764_457_200), step: .seconds(2400))
+        var rows: [Observation] = []
+        for tick in 0..<Int64(3) { rows += source.observations(places: places, tick: tick) }
+        rows[0].name = "<script>\n\"quoted\""
+        rows[1].region = nil
+        rows[2].temperatureC = nil
+        rows[2].weatherCode = nil
+        rows[3].observedAt = Date(timeIntervalSince1970: 1_764_457_200.25)
+        _ = try LakeWriter(directory: dir, writerID: "w1").write(Array(rows.prefix(1)))
+        let lake = try LakeWriter(directory: dir, writerID: "w1", format: .parquet)
+        let written = try lake.write(rows)
+        #expect(written.map(\.lastPathComponent) == ["part-w1-000002.parquet", "part-w1-000003.parquet"], "hours 23 and 00, after the NDJSON file's 1")
+        var back: [Observation] = []
+        for url in written { back += try ObservationParquet.decode(Array(try Data(contentsOf: url))) }
+        #expect(back.sorted { ($0.observedAt, $0.placeID) < ($1.observedAt, $1.placeID) }
+                == rows.sorted { ($0.observedAt, $0.placeID) < ($1.observedAt, $1.placeID) })
+        #expect(ObservationParquet.fields.map(\.name) == ObservationSchema.names)
+    }
+
     @Test func theSinkWritesTheStoreAndTheLakeAndCommitsAfterBoth() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meteo-lake-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -4,6 +4,8 @@ import Foundation
 /// flag, a `METEO_*` environment variable or a key of the JSON config file (see ``keys``).
 public struct MeteoConfiguration: Sendable, Hashable {
     public enum Bus: String, Sendable, CaseIterable { case embedded, kafka }
+    /// How the lake's files are written: NDJSON lines (the event JSON) or Parquet.
+    public enum LakeFormat: String, Sendable, CaseIterable { case ndjson, parquet }
     public enum Store: String, Sendable, CaseIterable { case sqlite, mongodb }
     /// Where the analyses run: `auto` is on the MongoDB server with `--store mongodb`, in
     /// this process otherwise.
@@ -22,6 +24,8 @@ public struct MeteoConfiguration: Sendable, Hashable {
     public var engine: Engine = .auto
     /// A data lake folder the sink also writes (partitioned NDJSON for Spark); nil: none.
     public var lake: String? = nil
+    /// The lake's file format (NDJSON until the Spark engine reads Parquet lakes).
+    public var lakeFormat: LakeFormat = .ndjson
     /// The topic the ingestor publishes to and the sink reads.
     public var topic: String = "weather.observations"
     /// The sink's consumer group.
@@ -138,6 +142,7 @@ public struct MeteoConfiguration: Sendable, Hashable {
         ConfigKey("bus", "embedded | kafka (default embedded)"),
         ConfigKey("store", "sqlite | mongodb (default sqlite)"),
         ConfigKey("lake", "folder of the data lake the sink also writes: DIR/date=YYYY-MM-DD/hour=HH/part-*.jsonl (default none)"),
+        ConfigKey("lake-format", "ndjson | parquet: the lake's files, part-*.jsonl or part-*.parquet (default ndjson)"),
         ConfigKey("engine", "analytics engine: auto | in-process (or embedded) | mongodb | spark (default auto: mongodb with --store mongodb, in-process otherwise)"),
         ConfigKey("spark", "Spark Connect address for --engine spark, sc://host:port[/;token=…] (default SPARK_REMOTE, else sc://127.0.0.1:15002)"),
         ConfigKey("topic", "bus topic (default weather.observations)"),
@@ -238,6 +243,7 @@ public struct MeteoConfiguration: Sendable, Hashable {
             c.sparkRemote = Secret(t)
         }
         if let (v, _) = text("lake"), !v.isEmpty { c.lake = v }
+        if let v = try choice("lake-format", LakeFormat.self) { c.lakeFormat = v }
         if let v = try nonEmpty("topic") { c.topic = v }
         if let v = try nonEmpty("group") { c.group = v }
         if let v = try choice("source", SourceKind.self) { c.source = v }

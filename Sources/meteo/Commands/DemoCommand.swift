@@ -49,6 +49,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also write the observations to this data lake folder, as the sink's --lake does (METEO_LAKE); meteo analyze --engine spark --lake DIR reads it.", valueName: "dir"))
     var lake: String?
 
+    @Option(name: .customLong("lake-format"), help: ArgumentHelp("The lake's files (METEO_LAKE_FORMAT): ndjson (part-*.jsonl, the default) or parquet (part-*.parquet, read by DuckDB, Polars, pandas and pyarrow); see docs/lake.md.", valueName: "format"))
+    var lakeFormat: String?
+
     @Flag(help: "Do not serve the page afterwards.")
     var noServe = false
 
@@ -69,7 +72,7 @@ struct DemoCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let logger = common.bootstrapLogging()
             if !noServe { _ = MetricsBootstrap.registry }  // before the pipeline makes its counters
-            let configuration = try common.configuration(extra: ["regions": regions, "bbox": bbox, "seed": seed.map(String.init), "lake": lake])
+            let configuration = try common.configuration(extra: ["regions": regions, "bbox": bbox, "seed": seed.map(String.init), "lake": lake, "lake-format": lakeFormat])
             let backends = Backends(configuration: configuration, logger: logger)
             let catalogue = try PlaceCatalogue.bundled()
             var places = try configuration.selectedPlaces(in: catalogue)
@@ -86,7 +89,8 @@ struct DemoCommand: AsyncParsableCommand {
             Terminal.progress("Meteo demo: synthetic weather for \(formatCount(places.count)) places × \(ticks) ticks → embedded log → SQLite store in \(configuration.dataDir)")
             var writer: any SinkWriter = store
             if let lake = configuration.lake {
-                let lakeWriter = try LakeWriter(directory: URL(fileURLWithPath: lake, isDirectory: true), writerID: LakeWriter.defaultWriterID())
+                let lakeWriter = try LakeWriter(directory: URL(fileURLWithPath: lake, isDirectory: true), writerID: LakeWriter.defaultWriterID(),
+                                                format: configuration.lakeFormat)
                 writer = StoreAndLakeWriter(store: store, lake: lakeWriter)
                 Terminal.progress("  and the data lake in \(lake)")
             }

@@ -54,6 +54,9 @@ struct SinkCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also write each batch to this data lake folder, as NDJSON partitioned by observed hour (METEO_LAKE): DIR/date=YYYY-MM-DD/hour=HH/part-<writer>-<seq>.jsonl; see docs/lake.md.", valueName: "dir"))
     var lake: String?
 
+    @Option(name: .customLong("lake-format"), help: ArgumentHelp("The lake's files (METEO_LAKE_FORMAT): ndjson (part-*.jsonl, the default) or parquet (part-*.parquet, read by DuckDB, Polars, pandas and pyarrow); see docs/lake.md.", valueName: "format"))
+    var lakeFormat: String?
+
     @Option(help: "auto, event, legacy-owm or owm-current.")
     var format: String = "auto"
 
@@ -78,7 +81,7 @@ struct SinkCommand: AsyncParsableCommand {
                 throw MeteoError(code: .invalidConfiguration, "invalid --format '\(format)': expected \(PayloadFormat.allCases.map(\.rawValue).joined(separator: " | "))")
             }
             var extra: [String: String?] = [
-                "group": group, "topic": topic, "batch-size": batchSize.map(String.init), "flush-interval": flushInterval, "dlq-topic": dlqTopic, "lake": lake,
+                "group": group, "topic": topic, "batch-size": batchSize.map(String.init), "flush-interval": flushInterval, "dlq-topic": dlqTopic, "lake": lake, "lake-format": lakeFormat,
             ]
             extra.merge(busOptions.flags) { _, new in new }
             extra.merge(storeOptions.flags) { _, new in new }
@@ -94,7 +97,8 @@ struct SinkCommand: AsyncParsableCommand {
             }
             var writer = parts.writer
             if let lake = configuration.lake {
-                let lakeWriter = try LakeWriter(directory: URL(fileURLWithPath: lake, isDirectory: true), writerID: LakeWriter.defaultWriterID())
+                let lakeWriter = try LakeWriter(directory: URL(fileURLWithPath: lake, isDirectory: true), writerID: LakeWriter.defaultWriterID(),
+                                                format: configuration.lakeFormat)
                 writer = StoreAndLakeWriter(store: parts.writer, lake: lakeWriter)
                 Terminal.progress("  and the lake in \(lake) (writer \(lakeWriter.writerID))")
             }

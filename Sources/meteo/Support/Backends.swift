@@ -230,7 +230,7 @@ struct Backends {
         case .spark:
             #if Spark
             let (client, lake) = try sparkClient()
-            return AnalyticsBackend(engine: SparkEngine(session: client, lake: lake, logger: logger), connection: client,
+            return AnalyticsBackend(engine: SparkEngine(session: client, lake: lake, format: configuration.lakeFormat, logger: logger), connection: client,
                                     close: { await client.close() })
             #else
             _ = try sparkClientSettings()

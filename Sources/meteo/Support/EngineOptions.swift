@@ -16,8 +16,12 @@ struct EngineOptions: ParsableArguments {
                                valueName: "dir"))
     var lake: String?
 
+    @Option(name: .customLong("lake-format"), help: ArgumentHelp("The lake's files, as meteo sink --lake-format wrote them (METEO_LAKE_FORMAT): ndjson (the default) or parquet.",
+                                                                 valueName: "format"))
+    var lakeFormat: String?
+
     /// The flags given, by configuration key.
     var flags: [String: String?] {
-        ["engine": engine, "spark": spark, "lake": lake]
+        ["engine": engine, "spark": spark, "lake": lake, "lake-format": lakeFormat]
     }
 }

@@ -29,11 +29,11 @@ public final class LakeWriter: Sendable {
 
     /// `writerID` names this writer's files (letters, digits, `-` and `_`); the sequence goes
     /// on from the highest one of this writer already in the lake.
-    public convenience init(directory: URL, writerID: String, format: MeteoConfiguration.LakeFormat = .ndjson) throws(MeteoError) {
+    public convenience init(directory: URL, writerID: String, format: MeteoConfiguration.LakeFormat = .parquet) throws(MeteoError) {
         try self.init(directory: directory, writerID: writerID, format: format, syncDirectory: FileSync.directory)
     }
 
-    init(directory: URL, writerID: String, format: MeteoConfiguration.LakeFormat = .ndjson,
+    init(directory: URL, writerID: String, format: MeteoConfiguration.LakeFormat = .parquet,
          syncDirectory: @escaping @Sendable (String) throws(MeteoError) -> Void) throws(MeteoError) {
         self.syncDirectory = syncDirectory
         self.format = format

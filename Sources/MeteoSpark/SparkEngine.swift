@@ -28,7 +28,7 @@ public struct SparkEngine: AnalyticsEngine {
     let format: MeteoConfiguration.LakeFormat
     let logger: Logger
 
-    public init(session: any SparkSQLSession, lake: String, format: MeteoConfiguration.LakeFormat = .ndjson, logger: Logger) {
+    public init(session: any SparkSQLSession, lake: String, format: MeteoConfiguration.LakeFormat = .parquet, logger: Logger) {
         self.session = session
         self.lake = Self.resolve(lake)
         self.format = format

@@ -105,7 +105,7 @@ struct SparkEngineTests {
         let lake = dir.appendingPathComponent("lake")
         let ingest = try await MeteoProcess.run(["ingest", "--source", "replay", "--replay-file", recording.path, "--once", "--data-dir", dir.path])
         #expect(ingest.status == 0, "\(ingest.stderr)")
-        let sink = try await MeteoProcess.run(["sink", "--until-idle", "--lake", lake.path, "--data-dir", dir.path])
+        let sink = try await MeteoProcess.run(["sink", "--until-idle", "--lake", lake.path, "--lake-format", "ndjson", "--data-dir", dir.path])
         #expect(sink.status == 0, "\(sink.stderr)")
         let files = (FileManager.default.enumerator(atPath: lake.path)?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".jsonl") }
         guard let file = files.first else { Issue.record("the sink wrote no lake file"); return }
@@ -115,7 +115,7 @@ struct SparkEngineTests {
 
         for extra in [[], ["--region", "EuropeW"], ["--top", "1", "--window", "2h"]] {
             let (embedded, e) = try await analyze(["--engine", "embedded"] + extra, dir: dir)
-            let (spark, s) = try await analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path] + extra, dir: dir)
+            let (spark, s) = try await analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path, "--lake-format", "ndjson"] + extra, dir: dir)
             #expect(e.status == 0 && s.status == 0, "\(e.stderr) \(s.stderr)")
             guard let embedded, let spark else { Issue.record("\(extra): not JSON"); continue }
             let differences = JSONComparison.differences(embedded, spark, ignoring: ["engine"])
@@ -135,7 +135,7 @@ struct SparkEngineTests {
         }
         let (dir, lake) = try await Self.demoLake()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (spark, s) = try await analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path], dir: dir)
+        let (spark, s) = try await analyze(["--engine", "spark", "--spark", Self.remote!, "--lake", lake.path, "--lake-format", "ndjson"], dir: dir)
         #expect(s.status == 0, "\(s.stderr)")
         let reference = try PythonScript.run(python, "scripts/spark_reference.py", ["--remote", Self.remote!, "--lake", lake.path])
         guard let spark, let ref = try? JSONValue.parse(reference) else { Issue.record("not JSON: \(reference.prefix(300))"); return }

@@ -376,7 +376,7 @@ struct LakeWriterTests {
         var rows: [Observation] = []
         for tick in 0..<Int64(4) { rows += source.observations(places: places, tick: tick) }
         rows[0].name = "<script>\n\"quoted\""
-        let lake = try LakeWriter(directory: dir, writerID: "w1")
+        let lake = try LakeWriter(directory: dir, writerID: "w1", format: .ndjson)
         let written = try lake.write(rows)
         #expect(files(dir) == [
             "date=2025-11-29/hour=23/part-w1-000001.jsonl",
@@ -394,7 +394,7 @@ struct LakeWriterTests {
                 == rows.sorted { ($0.observedAt, $0.placeID) < ($1.observedAt, $1.placeID) }, "every line is an observation, exactly")
 
         // A new writer of the same id goes on after the highest sequence in the lake.
-        let again = try LakeWriter(directory: dir, writerID: "w1")
+        let again = try LakeWriter(directory: dir, writerID: "w1", format: .ndjson)
         let more = try again.write(Array(rows.prefix(1)))
         #expect(more.map(\.lastPathComponent) == ["part-w1-000004.jsonl"])
         #expect(throws: MeteoError.self) { try LakeWriter(directory: dir, writerID: "../x") }
@@ -415,7 +415,7 @@ struct LakeWriterTests {
         rows[2].temperatureC = nil
         rows[2].weatherCode = nil
         rows[3].observedAt = Date(timeIntervalSince1970: 1_764_457_200.25)
-        _ = try LakeWriter(directory: dir, writerID: "w1").write(Array(rows.prefix(1)))
+        _ = try LakeWriter(directory: dir, writerID: "w1", format: .ndjson).write(Array(rows.prefix(1)))
         let lake = try LakeWriter(directory: dir, writerID: "w1", format: .parquet)
         let written = try lake.write(rows)
         #expect(written.map(\.lastPathComponent) == ["part-w1-000002.parquet", "part-w1-000003.parquet"], "hours 23 and 00, after the NDJSON file's 1")
@@ -433,7 +433,7 @@ struct LakeWriterTests {
         let store = try SQLiteStore.open(dataDir: dir, logger: logger)
         let obs = SyntheticSource(seed: 8).observations(places: Array(try PlaceCatalogue.bundled().places(in: Region.builtin).prefix(120)), tick: 0)
         try await log.publisher().publish(obs.map { OutgoingMessage(key: $0.placeID, value: EventCodec.encode($0)) }, to: "weather.observations")
-        let lake = try LakeWriter(directory: dir.appendingPathComponent("lake"), writerID: "sink")
+        let lake = try LakeWriter(directory: dir.appendingPathComponent("lake"), writerID: "sink", format: .ndjson)
         let sink = Sink(consumer: try log.consumer(group: "g", topic: "weather.observations"),
                         writer: StoreAndLakeWriter(store: store, lake: lake),
                         configuration: .init(batchSize: 50, pollTimeout: .milliseconds(20), stopWhenIdle: { true }), logger: logger)

@@ -22,10 +22,10 @@ public struct MeteoConfiguration: Sendable, Hashable {
     public var store: Store = .sqlite
     /// The analytics engine.
     public var engine: Engine = .auto
-    /// A data lake folder the sink also writes (partitioned NDJSON for Spark); nil: none.
+    /// A data lake folder the sink also writes (partitioned Parquet or NDJSON); nil: none.
     public var lake: String? = nil
-    /// The lake's file format (NDJSON until the Spark engine reads Parquet lakes).
-    public var lakeFormat: LakeFormat = .ndjson
+    /// The lake's file format.
+    public var lakeFormat: LakeFormat = .parquet
     /// The topic the ingestor publishes to and the sink reads.
     public var topic: String = "weather.observations"
     /// The sink's consumer group.
@@ -141,8 +141,8 @@ public struct MeteoConfiguration: Sendable, Hashable {
         ConfigKey("data-dir", "folder of the embedded log and store (default ./meteo-data)"),
         ConfigKey("bus", "embedded | kafka (default embedded)"),
         ConfigKey("store", "sqlite | mongodb (default sqlite)"),
-        ConfigKey("lake", "folder of the data lake the sink also writes: DIR/date=YYYY-MM-DD/hour=HH/part-*.jsonl (default none)"),
-        ConfigKey("lake-format", "ndjson | parquet: the lake's files, part-*.jsonl or part-*.parquet (default ndjson)"),
+        ConfigKey("lake", "folder of the data lake the sink also writes: DIR/date=YYYY-MM-DD/hour=HH/part-*.parquet (default none)"),
+        ConfigKey("lake-format", "parquet | ndjson: the lake's files, part-*.parquet or part-*.jsonl (default parquet)"),
         ConfigKey("engine", "analytics engine: auto | in-process (or embedded) | mongodb | spark (default auto: mongodb with --store mongodb, in-process otherwise)"),
         ConfigKey("spark", "Spark Connect address for --engine spark, sc://host:port[/;token=…] (default SPARK_REMOTE, else sc://127.0.0.1:15002)"),
         ConfigKey("topic", "bus topic (default weather.observations)"),

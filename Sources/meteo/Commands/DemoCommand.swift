@@ -49,7 +49,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Also write the observations to this data lake folder, as the sink's --lake does (METEO_LAKE); meteo analyze --engine spark --lake DIR reads it.", valueName: "dir"))
     var lake: String?
 
-    @Option(name: .customLong("lake-format"), help: ArgumentHelp("The lake's files (METEO_LAKE_FORMAT): ndjson (part-*.jsonl, the default) or parquet (part-*.parquet, read by DuckDB, Polars, pandas and pyarrow); see docs/lake.md.", valueName: "format"))
+    @Option(name: .customLong("lake-format"), help: ArgumentHelp("The lake's files (METEO_LAKE_FORMAT): parquet (part-*.parquet, the default; read by Spark, DuckDB, Polars, pandas and pyarrow) or ndjson (part-*.jsonl, the event JSON); see docs/lake.md.", valueName: "format"))
     var lakeFormat: String?
 
     @Flag(help: "Do not serve the page afterwards.")

@@ -51,10 +51,10 @@ struct SinkCommand: AsyncParsableCommand {
             help: ArgumentHelp("How long a partial batch may wait for more events before it is written (METEO_FLUSH_INTERVAL): 0 (default: at once), 500ms, 2s.", valueName: "duration"))
     var flushInterval: String?
 
-    @Option(help: ArgumentHelp("Also write each batch to this data lake folder, as NDJSON partitioned by observed hour (METEO_LAKE): DIR/date=YYYY-MM-DD/hour=HH/part-<writer>-<seq>.jsonl; see docs/lake.md.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Also write each batch to this data lake folder, partitioned by observed hour (METEO_LAKE): DIR/date=YYYY-MM-DD/hour=HH/part-<writer>-<seq>.parquet (or .jsonl); see docs/lake.md.", valueName: "dir"))
     var lake: String?
 
-    @Option(name: .customLong("lake-format"), help: ArgumentHelp("The lake's files (METEO_LAKE_FORMAT): ndjson (part-*.jsonl, the default) or parquet (part-*.parquet, read by DuckDB, Polars, pandas and pyarrow); see docs/lake.md.", valueName: "format"))
+    @Option(name: .customLong("lake-format"), help: ArgumentHelp("The lake's files (METEO_LAKE_FORMAT): parquet (part-*.parquet, the default; read by Spark, DuckDB, Polars, pandas and pyarrow) or ndjson (part-*.jsonl, the event JSON); see docs/lake.md.", valueName: "format"))
     var lakeFormat: String?
 
     @Option(help: "auto, event, legacy-owm or owm-current.")

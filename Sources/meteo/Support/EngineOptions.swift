@@ -16,7 +16,7 @@ struct EngineOptions: ParsableArguments {
                                valueName: "dir"))
     var lake: String?
 
-    @Option(name: .customLong("lake-format"), help: ArgumentHelp("The lake's files, as meteo sink --lake-format wrote them (METEO_LAKE_FORMAT): ndjson (the default) or parquet.",
+    @Option(name: .customLong("lake-format"), help: ArgumentHelp("The lake's files, as meteo sink --lake-format wrote them (METEO_LAKE_FORMAT): parquet (the default) or ndjson.",
                                                                  valueName: "format"))
     var lakeFormat: String?
 

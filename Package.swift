@@ -275,7 +275,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeteoCLITests",
-            dependencies: ["MeteoTestSupport", "meteo", "MeteoCore", "MeteoEmbedded", "MeteoStub", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["MeteoTestSupport", "meteo", "MeteoCore", "MeteoEmbedded", "MeteoPipeline", "MeteoStub", .product(name: "Logging", package: "swift-log"),
                            .target(name: "MeteoMongo", condition: .when(traits: ["MongoDB"]))]
         ),
     ]

@@ -86,8 +86,22 @@ struct Run {
     var sink = Duration.zero
     var stats: Sink.Stats?
     var stored = 0
+    /// Bytes on disk of the log and the store (WAL files included), and of the lakes.
+    var logBytes = 0
+    var storeBytes = 0
+    var lakes: [(format: MeteoConfiguration.LakeFormat, bytes: Int, time: Duration)] = []
     var sinkStored: Int { stats?.stored ?? 0 }
     var sinkRate: Double { Double(sinkStored) / sink.seconds }
+}
+
+/// The bytes of the files under `dir` whose names start with `prefix`.
+func bytes(under dir: URL, prefix: String) -> Int {
+    var total = 0
+    guard let walker = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.fileSizeKey]) else { return 0 }
+    for case let url as URL in walker where url.lastPathComponent.hasPrefix(prefix) {
+        total += (try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0
+    }
+    return total
 }
 
 /// Encodes and publishes `generated` to a fresh log, then sinks it into a fresh store, both
@@ -130,6 +144,25 @@ func pipeline(_ mode: SQLiteSynchronous, _ generated: [Observation]) async throw
     run.stored = try await store.count()
     try await store.close()
     try await log.close()
+    run.logBytes = bytes(under: dir, prefix: EmbeddedLog.fileName)
+    run.storeBytes = bytes(under: dir, prefix: SQLiteStore.fileName)
+    // The lake, in each format, from the same observations in the sink's batches (what
+    // `meteo sink --lake` adds to each batch), timed apart from the sink.
+    if mode == .full {
+        for format in [MeteoConfiguration.LakeFormat.parquet, .ndjson] {
+            let lakeDir = dir.appendingPathComponent("lake-\(format.rawValue)")
+            let lake = try LakeWriter(directory: lakeDir, writerID: "bench", format: format)
+            var time = Duration.zero
+            var start = 0
+            while start < generated.count {
+                let end = min(start + batch, generated.count)
+                let slice = Array(generated[start..<end])
+                time += try clock.measure { try lake.write(slice) }
+                start = end
+            }
+            run.lakes.append((format, bytes(under: lakeDir, prefix: ""), time))
+        }
+    }
     return run
 }
 
@@ -144,7 +177,14 @@ for mode in modes {
     print(String(format: "decode events (first batch)   %8.2f s  ", run.decodeSample.seconds) + rate(run.decodeSampleCount, run.decodeSample))
     print(String(format: "publish to the embedded log   %8.2f s  ", run.publish.seconds) + rate(total, run.publish))
     print(String(format: "SINK: log → store, committed  %8.2f s  ", run.sink.seconds) + rate(run.sinkStored, run.sink))
+    for lake in run.lakes {
+        let label = "lake, \(lake.format.rawValue) (LakeWriter)".padding(toLength: 30, withPad: " ", startingAt: 0)
+        print(label + String(format: "%8.2f s  ", lake.time.seconds) + rate(total, lake.time))
+    }
     print("stored \(run.stored) observations (\(run.stats?.inserted ?? 0) new), \(run.stats?.deadLettered ?? 0) dead letters, \(run.stats?.batches ?? 0) batches")
+    let perObservation = { (b: Int) in String(format: "%.0f", Double(b) / Double(max(run.stored, 1))) }
+    print("on disk per observation: log \(perObservation(run.logBytes)) B, store \(perObservation(run.storeBytes)) B"
+          + run.lakes.map { ", lake \($0.format.rawValue) \(perObservation($0.bytes)) B" }.joined())
     print("")
 }
 generated = []

@@ -3,8 +3,8 @@
 ///
 /// Flat schemas only (a column is REQUIRED or OPTIONAL, never nested or repeated). Data pages
 /// are version 1, one per column chunk, uncompressed: definition levels in the RLE / bit-packing
-/// hybrid, numbers PLAIN, strings dictionary-encoded (a PLAIN dictionary page, then the indices
-/// in the hybrid). Numeric chunks carry min, max and null count statistics, so that readers can
+/// hybrid; strings dictionary-encoded (a PLAIN dictionary page, then the indices in the hybrid),
+/// numbers too when they repeat enough (see `fixedWidth`), PLAIN otherwise. Numeric chunks carry min, max and null count statistics, so that readers can
 /// skip row groups.
 public struct ParquetWriter: Sendable {
     public let fields: [ParquetField]
@@ -99,10 +99,11 @@ public struct ParquetWriter: Sendable {
         switch (field.kind, column) {
         case (.double, .doubles(let vs)):
             try presence(vs)
-            values.reserveCapacity(vs.count * 8)
+            var bits: [UInt64] = []
+            bits.reserveCapacity(vs.count)
             var lo = Double.infinity, hi = -Double.infinity
             for case let v? in vs {
-                appendLE(v.bitPattern, to: &values)
+                bits.append(v.bitPattern)
                 if !v.isNaN { lo = min(lo, v); hi = max(hi, v) }
             }
             if lo <= hi {
@@ -110,12 +111,13 @@ public struct ParquetWriter: Sendable {
                 statistics.minValue = le((lo == 0 ? -0.0 : lo).bitPattern)
                 statistics.maxValue = le((hi == 0 ? 0.0 : hi).bitPattern)
             }
+            (values, encoding, dictionary) = fixedWidth(bits, width: 8)
         case (.int64, .int64s(let vs)), (.timestampMicros, .int64s(let vs)):
             try presence(vs)
-            integers(vs, into: &values, statistics: &statistics)
+            (values, encoding, dictionary) = fixedWidth(integers(vs, statistics: &statistics), width: 8)
         case (.int32, .int32s(let vs)):
             try presence(vs)
-            integers(vs, into: &values, statistics: &statistics)
+            (values, encoding, dictionary) = fixedWidth(integers(vs, statistics: &statistics), width: 4)
         case (.boolean, .booleans(let vs)):
             try presence(vs)
             var bit = 0
@@ -184,12 +186,13 @@ public struct ParquetWriter: Sendable {
     }
 }
 
-/// PLAIN little-endian integers, and their min and max.
-private func integers<T: FixedWidthInteger>(_ vs: [T?], into values: inout [UInt8], statistics: inout Statistics) {
-    values.reserveCapacity(vs.count * MemoryLayout<T>.size)
+/// The non-null integers as 64-bit patterns, and their min and max in `statistics`.
+private func integers<T: FixedWidthInteger>(_ vs: [T?], statistics: inout Statistics) -> [UInt64] {
+    var bits: [UInt64] = []
+    bits.reserveCapacity(vs.count)
     var lo = T.max, hi = T.min
     for case let v? in vs {
-        appendLE(v, to: &values)
+        bits.append(UInt64(truncatingIfNeeded: v))
         lo = min(lo, v)
         hi = max(hi, v)
     }
@@ -197,6 +200,46 @@ private func integers<T: FixedWidthInteger>(_ vs: [T?], into values: inout [UInt
         statistics.minValue = le(lo)
         statistics.maxValue = le(hi)
     }
+    return bits
+}
+
+/// Fixed-width values (`width` bytes of each pattern), dictionary-encoded when they repeat
+/// enough to pay (at most one distinct value in two, and 65,536 in all: a temperature to a
+/// tenth of a degree, a weather code, the batch's few times), PLAIN otherwise.
+private func fixedWidth(_ bits: [UInt64], width: Int) -> (values: [UInt8], encoding: Encoding, dictionary: (page: [UInt8], count: Int)?) {
+    func plain(_ patterns: [UInt64]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(patterns.count * width)
+        for b in patterns {
+            if width == 8 { appendLE(b, to: &out) } else { appendLE(UInt32(truncatingIfNeeded: b), to: &out) }
+        }
+        return out
+    }
+    let limit = min(bits.count / 2, 65_536)
+    if bits.count >= 16 {
+        var index: [UInt64: UInt32] = [:]
+        var distinct: [UInt64] = []
+        var indices: [UInt32] = []
+        indices.reserveCapacity(bits.count)
+        var fits = true
+        for b in bits {
+            if let i = index[b] {
+                indices.append(i)
+                continue
+            }
+            guard distinct.count < limit else { fits = false; break }
+            index[b] = UInt32(distinct.count)
+            indices.append(UInt32(distinct.count))
+            distinct.append(b)
+        }
+        if fits {
+            let bitWidth = max(1, Hybrid.bitWidth(UInt32(distinct.count - 1)))
+            var values: [UInt8] = [UInt8(bitWidth)]
+            Hybrid.encode(indices, bitWidth: bitWidth, into: &values)
+            return (values, .rleDictionary, (plain(distinct), distinct.count))
+        }
+    }
+    return (plain(bits), .plain, nil)
 }
 
 extension ParquetKind {

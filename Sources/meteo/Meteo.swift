@@ -27,6 +27,6 @@ struct Meteo: AsyncParsableCommand {
         \(PlaceCatalogue.attribution)
         """,
         subcommands: [DemoCommand.self, IngestCommand.self, SinkCommand.self, QueryCommand.self, AnalyzeCommand.self, ServeCommand.self,
-                      PlacesCommand.self, PlanCommand.self, BackfillCommand.self, GapsCommand.self, DoctorCommand.self]
+                      PlacesCommand.self, PlanCommand.self, BackfillCommand.self, GapsCommand.self, LakeCommand.self, DoctorCommand.self]
     )
 }

@@ -98,7 +98,7 @@ struct ParquetInteropTests {
 
         let report = try Self.run([Self.python, Self.script.path, file.path, expected.path, dir.path])
         for reader in ["pyarrow", "duckdb", "polars"] {
-            #expect(report.contains("\(reader) ") && report.contains("2833 rows × 8 columns equal"), "\(report)")
+            #expect(report.contains("\(reader) ") && report.contains("2833 rows × 9 columns equal"), "\(report)")
         }
         let whole = try ParquetFile(bytes: Array(Data(contentsOf: file)))
         for name in ["v1-dict", "v1-plain", "v2-dict", "v2-plain"] {

@@ -13,6 +13,7 @@ let allKinds: [ParquetField] = [
     ParquetField("weather_code", .int32, nullable: true),
     ParquetField("count", .int64, nullable: true),
     ParquetField("raining", .boolean, nullable: true),
+    ParquetField("humidity_pct", .double, nullable: true),
 ]
 
 /// Columns of `rows` rows for ``allKinds``: hostile strings, NaN, ±0, ±∞, extremes, runs and
@@ -31,6 +32,8 @@ func sampleColumns(rows: Int, seed: UInt64) -> [ParquetColumn] {
         .int32s((0..<rows).map { i in maybe(i % 7 == 0 ? Int32.min : Int32.random(in: 0...99, using: &g)) }),
         .int64s((0..<rows).map { i in maybe(i % 13 == 0 ? Int64.max : Int64.random(in: -5...5, using: &g)) }),
         .booleans((0..<rows).map { _ in maybe(Bool.random(using: &g)) }),
+        // Few distinct values, as measurements to a unit or a tenth are: dictionary-encoded.
+        .doubles((0..<rows).map { _ in maybe(Double(Int.random(in: 0...20, using: &g)) * 5) }),
     ]
 }
 
@@ -51,6 +54,15 @@ struct ParquetRoundTripTests {
                 let read = try file.column(c, rowGroup: g)
                 #expect(read.identical(to: expected), "column \(allKinds[c].name), row group \(g)")
             }
+        }
+        // Numbers that repeat are dictionary-encoded (the times, the codes, the humidity);
+        // random doubles are not. (At 100 rows the codes' 0...99 are too many to pay.)
+        if rows >= 1_000 {
+            let encodings = file.metadata.rowGroups[0].columns.map(\.encodings)
+            for name in ["observed_at", "weather_code", "count", "humidity_pct"] {
+                #expect(encodings[file.index(of: name)!].contains(.rleDictionary), "\(name): \(encodings)")
+            }
+            #expect(!encodings[file.index(of: "temperature_c")!].contains(.rleDictionary))
         }
         // Statistics of the time column: what lets a reader skip a row group by time.
         let t = try #require(file.index(of: "observed_at"))
